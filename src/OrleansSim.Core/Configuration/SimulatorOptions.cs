@@ -1,0 +1,52 @@
+namespace OrleansSim.Core.Configuration;
+
+/// <summary>How responses are produced (llm-d-inference-sim's <c>--mode</c>).</summary>
+public enum SimulationMode
+{
+    Random,
+    Echo,
+}
+
+/// <summary>
+/// The one configuration record. Property names mirror the kebab-case flags of vLLM /
+/// llm-d-inference-sim (<c>--max-num-seqs</c> → <see cref="MaxNumSeqs"/>). It is built once by
+/// <see cref="OptionsLoader"/> (command line &gt; env &gt; YAML &gt; defaults) and flows everywhere.
+/// </summary>
+public sealed record SimulatorOptions
+{
+    // --- identity / serving ---
+    public string? ConfigFile { get; init; }
+    public int Port { get; init; } = 8000;
+    public string Model { get; init; } = "";
+    /// <summary>Served aliases; the first is the display name and metrics label. Defaults to [Model].</summary>
+    public IReadOnlyList<string> ServedModelNames { get; init; } = [];
+    public SimulationMode Mode { get; init; } = SimulationMode.Random;
+    public long Seed { get; init; }
+    public int MaxNumSeqs { get; init; } = 5;
+    public int MaxWaitingQueueLength { get; init; } = 1000;
+    public int MaxModelLen { get; init; } = 1024;
+    public int DataParallelSize { get; init; } = 1;
+    public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
+    /// <summary>Path to a Hugging Face tokenizer.json; null → the built-in o200k_base encoding.</summary>
+    public string? Tokenizer { get; init; }
+
+    // --- timing ---
+    public TimeSpan TimeToFirstToken { get; init; }
+    public TimeSpan TimeToFirstTokenStdDev { get; init; }
+    public TimeSpan InterTokenLatency { get; init; }
+    public TimeSpan InterTokenLatencyStdDev { get; init; }
+
+    // --- failure injection (validated; behaviour arrives with the chaos issue) ---
+    public double FailureInjectionRate { get; init; }
+
+    // --- pod identity (env POD_NAME / POD_NAMESPACE / POD_IP) ---
+    public string PodName { get; init; } = "";
+    public string PodNamespace { get; init; } = "default";
+    public string PodIp { get; init; } = "127.0.0.1";
+    /// <summary>True when POD_NAME or POD_NAMESPACE came from the environment: responses then carry x-inference-* headers.</summary>
+    public bool EmitPodHeaders { get; init; }
+    public string? HashSeed { get; init; }
+
+    /// <summary>The first served name: what responses and metrics call the base model.</summary>
+    public string DisplayModelName => ServedModelNames.Count > 0 ? ServedModelNames[0] : Model;
+}

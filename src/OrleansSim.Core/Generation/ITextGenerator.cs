@@ -1,0 +1,26 @@
+namespace OrleansSim.Core.Generation;
+
+/// <summary>What a generator needs to know about one choice of one request.</summary>
+/// <param name="EchoText">Echo mode: the last user message (chat) or the prompt text (completions).</param>
+/// <param name="PromptTokens">Tokens in the prompt (bounds the output by max-model-len).</param>
+/// <param name="MaxTokens">max_tokens / max_completion_tokens, null when the request gave none.</param>
+/// <param name="IgnoreEos">Generate exactly <paramref name="MaxTokens"/> tokens.</param>
+/// <param name="Stop">Stop strings: output is cut before the first occurrence, finish_reason "stop".</param>
+public sealed record GenerationRequest(
+    string EchoText,
+    int PromptTokens,
+    int? MaxTokens,
+    bool IgnoreEos,
+    IReadOnlyList<string> Stop);
+
+/// <summary>The output of one choice: token pieces (concatenated = the text) and why it ended.</summary>
+public sealed record GeneratedText(IReadOnlyList<string> Tokens, string FinishReason)
+{
+    public string Text => string.Concat(Tokens);
+}
+
+/// <summary>Produces the output text for one choice. Deterministic for a given <see cref="Random"/> state.</summary>
+public interface ITextGenerator
+{
+    GeneratedText Generate(GenerationRequest request, Random random);
+}

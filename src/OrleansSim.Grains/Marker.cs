@@ -1,0 +1,1 @@
+namespace OrleansSim.Grains; internal static class Marker { }
