@@ -16,6 +16,8 @@ public sealed record SimulatorOptions
 {
     // --- identity / serving ---
     public string? ConfigFile { get; init; }
+    /// <summary>Bind address for the rank listeners (vLLM's <c>--host</c>); default all IPv4 interfaces.</summary>
+    public string Host { get; init; } = "0.0.0.0";
     public int Port { get; init; } = 8000;
     public string Model { get; init; } = "";
     /// <summary>Served aliases; the first is the display name and metrics label. Defaults to [Model].</summary>
