@@ -1,1 +1,0 @@
-namespace OrleansSim.Grains; internal static class Marker { }

@@ -1,0 +1,43 @@
+namespace OrleansSim.Grains.Ranks;
+
+/// <summary>What the front-end tells its rank when a request arrives (one call per request).</summary>
+/// <param name="RequestId">The request id (x-request-id or generated).</param>
+/// <param name="Seed">The request's own <c>seed</c>, when it gave one.</param>
+[GenerateSerializer, Immutable]
+public sealed record AdmitRequest(
+    [property: Id(0)] string RequestId,
+    [property: Id(1)] long? Seed);
+
+public enum AdmitStatus
+{
+    /// <summary>The request holds a slot and may stream.</summary>
+    Admitted,
+    /// <summary>The wait queue is full: answer 429.</summary>
+    QueueFull,
+}
+
+/// <summary>
+/// The rank's plan for an admitted request: the seed its output is drawn from, the time to first
+/// token the latency model chose, how long it waited for its slot, and the ticket that releases it.
+/// </summary>
+[GenerateSerializer, Immutable]
+public sealed record AdmitResult(
+    [property: Id(0)] AdmitStatus Status,
+    [property: Id(1)] long Seed,
+    [property: Id(2)] TimeSpan TimeToFirstToken,
+    [property: Id(3)] TimeSpan QueueTime,
+    [property: Id(4)] long Ticket)
+{
+    public static readonly AdmitResult QueueFull = new(AdmitStatus.QueueFull, 0, TimeSpan.Zero, TimeSpan.Zero, 0);
+}
+
+/// <summary>A rank's live state, for /cluster and tests.</summary>
+[GenerateSerializer, Immutable]
+public sealed record RankStatus(
+    [property: Id(0)] string Pod,
+    [property: Id(1)] int Rank,
+    [property: Id(2)] int Running,
+    [property: Id(3)] int Waiting,
+    [property: Id(4)] int MaxNumSeqs,
+    [property: Id(5)] long Admitted,
+    [property: Id(6)] long Completed);

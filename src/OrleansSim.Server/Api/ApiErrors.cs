@@ -1,0 +1,84 @@
+using System.Text.Json;
+
+namespace OrleansSim.Server.Api;
+
+/// <summary>
+/// A request that must be answered with an error. Thrown anywhere before the first response byte;
+/// turned into vLLM's body by <see cref="ApiErrors"/>.
+/// </summary>
+public sealed class ApiException(int statusCode, string message, string? param = null) : Exception(message)
+{
+    public int StatusCode { get; } = statusCode;
+
+    public string? Param { get; } = param;
+
+    public static ApiException BadRequest(string message, string? param = null) => new(StatusCodes.Status400BadRequest, message, param);
+}
+
+/// <summary>
+/// The one place that builds vLLM's error body: <c>{"error":{"message","type","param","code"}}</c>
+/// (vllm/entrypoints/openai/protocol.py ErrorResponse/ErrorInfo; type from the status as vLLM names it).
+/// </summary>
+public static class ApiErrors
+{
+    public static string TypeFor(int status) => status switch
+    {
+        400 => "BadRequestError",
+        401 => "AuthenticationError",
+        403 => "PermissionDeniedError",
+        404 => "NotFoundError",
+        405 => "MethodNotAllowedError",
+        409 => "ConflictError",
+        413 => "RequestEntityTooLargeError",
+        422 => "UnprocessableEntityError",
+        429 => "RateLimitError",
+        503 => "ServiceUnavailableError",
+        >= 500 => "InternalServerError",
+        _ => "BadRequestError",
+    };
+
+    /// <summary>Writes the <c>{"message",...}</c> object's contents wrapped in <c>"error"</c>.</summary>
+    public static void WriteBody(Utf8JsonWriter writer, int status, string message, string? param)
+    {
+        writer.WriteStartObject();
+        writer.WriteStartObject("error");
+        writer.WriteString("message", message);
+        writer.WriteString("type", TypeFor(status));
+        if (param is null)
+        {
+            writer.WriteNull("param");
+        }
+        else
+        {
+            writer.WriteString("param", param);
+        }
+
+        writer.WriteNumber("code", status);
+        writer.WriteEndObject();
+        writer.WriteEndObject();
+    }
+
+    public static byte[] Body(int status, string message, string? param)
+    {
+        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            WriteBody(writer, status, message, param);
+        }
+
+        return buffer.WrittenSpan.ToArray();
+    }
+
+    /// <summary>Answers the request with the error (only valid before the response has started).</summary>
+    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null)
+    {
+        var body = Body(status, message, param);
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = body.Length;
+        return context.Response.Body.WriteAsync(body).AsTask();
+    }
+
+    public static Task WriteAsync(HttpContext context, ApiException error) =>
+        WriteAsync(context, error.StatusCode, error.Message, error.Param);
+}

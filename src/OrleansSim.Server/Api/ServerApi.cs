@@ -1,0 +1,195 @@
+using System.Buffers;
+using System.Text.Json;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Hosting;
+using OrleansSim.Server.Inference;
+
+namespace OrleansSim.Server.Api;
+
+/// <summary>vLLM's non-inference endpoints: models, tokenize/detokenize, health, readiness, version, ping.</summary>
+public static class ServerApi
+{
+    /// <summary>Reported by GET /version.</summary>
+    public static readonly string Version =
+        typeof(ServerApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
+
+    public static IEndpointRouteBuilder MapServerApi(this IEndpointRouteBuilder app)
+    {
+        app.MapGet("/v1/models", ListModels).WithName("ListModels").WithSummary("vLLM ModelCard list, one card per served name");
+        app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithSummary("{model, prompt} or {model, messages} → {count, max_model_len, tokens}");
+        app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithSummary("{model, tokens} → {prompt}");
+        app.MapGet("/health", () => Results.Ok()).WithName("Health").WithSummary("200 while the process is up");
+        app.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 once every rank listens; 503 while starting or draining");
+        app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = Version })).WithName("Version");
+        app.MapMethods("/ping", ["GET", "POST"], () => Results.Ok()).WithName("Ping");
+        return app;
+    }
+
+    private static IResult Ready(Readiness readiness) =>
+        readiness.IsReady ? Results.Ok() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+
+    private static Task ListModels(HttpContext context, SimulatorOptions options, ModelCatalog models, TimeProvider time)
+    {
+        var created = time.GetUtcNow().ToUnixTimeSeconds();
+        return WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("object", "list");
+            w.WriteStartArray("data");
+            foreach (var name in models.ServedNames)
+            {
+                WriteModelCard(w, name, options.Model, null, options.MaxModelLen, created);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        });
+    }
+
+    /// <summary>vllm/entrypoints/openai/protocol.py ModelCard + ModelPermission.</summary>
+    public static void WriteModelCard(Utf8JsonWriter w, string id, string root, string? parent, int maxModelLen, long created)
+    {
+        w.WriteStartObject();
+        w.WriteString("id", id);
+        w.WriteString("object", "model");
+        w.WriteNumber("created", created);
+        w.WriteString("owned_by", "vllm");
+        w.WriteString("root", root);
+        if (parent is null)
+        {
+            w.WriteNull("parent");
+        }
+        else
+        {
+            w.WriteString("parent", parent);
+        }
+
+        w.WriteNumber("max_model_len", maxModelLen);
+        w.WriteStartArray("permission");
+        w.WriteStartObject();
+        w.WriteString("id", $"modelperm-{Guid.NewGuid():N}");
+        w.WriteString("object", "model_permission");
+        w.WriteNumber("created", created);
+        w.WriteBoolean("allow_create_engine", false);
+        w.WriteBoolean("allow_sampling", true);
+        w.WriteBoolean("allow_logprobs", true);
+        w.WriteBoolean("allow_search_indices", false);
+        w.WriteBoolean("allow_view", true);
+        w.WriteBoolean("allow_fine_tuning", false);
+        w.WriteString("organization", "*");
+        w.WriteNull("group");
+        w.WriteBoolean("is_blocking", false);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    private static async Task TokenizeAsync(HttpContext context, SimulatorOptions options, ISimTokenizer tokenizer, RequestParser parser)
+    {
+        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        var body = document.RootElement;
+        parser.ResolveModel(body);
+        var hasPrompt = JsonFields.Get(body, "prompt") is not null;
+        var hasMessages = JsonFields.Get(body, "messages") is not null;
+        if (hasPrompt == hasMessages)
+        {
+            throw ApiException.BadRequest(hasPrompt
+                ? "Only one of 'prompt' and 'messages' may be given."
+                : "Field required: 'prompt' or 'messages'.", hasPrompt ? "messages" : "prompt");
+        }
+
+        var text = hasPrompt
+            ? JsonFields.GetString(body, "prompt")!
+            : tokenizer.RenderChat(RequestParser.ReadMessages(body));
+        var tokens = tokenizer.Encode(text);
+        var withStrings = JsonFields.GetBool(body, "return_token_strs") ?? false;
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteNumber("count", tokens.Count);
+            w.WriteNumber("max_model_len", options.MaxModelLen);
+            w.WriteStartArray("tokens");
+            foreach (var t in tokens)
+            {
+                w.WriteNumberValue(t);
+            }
+
+            w.WriteEndArray();
+            if (withStrings)
+            {
+                w.WriteStartArray("token_strs");
+                foreach (var t in tokens)
+                {
+                    w.WriteStringValue(tokenizer.Decode([t]));
+                }
+
+                w.WriteEndArray();
+            }
+            else
+            {
+                w.WriteNull("token_strs");
+            }
+
+            w.WriteEndObject();
+        });
+    }
+
+    private static async Task DetokenizeAsync(HttpContext context, ISimTokenizer tokenizer, RequestParser parser)
+    {
+        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        var body = document.RootElement;
+        parser.ResolveModel(body);
+        if (JsonFields.Get(body, "tokens") is not { } tokensElement)
+        {
+            throw ApiException.BadRequest("Field required: 'tokens'.", "tokens");
+        }
+
+        if (tokensElement.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.Invalid("tokens", "a list of token ids");
+        }
+
+        var ids = new List<int>(tokensElement.GetArrayLength());
+        foreach (var id in tokensElement.EnumerateArray())
+        {
+            if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var value) || value < 0)
+            {
+                throw JsonFields.Invalid("tokens", "a list of non-negative integer token ids");
+            }
+
+            ids.Add(value);
+        }
+
+        string prompt;
+        try
+        {
+            prompt = tokenizer.Decode(ids);
+        }
+        catch (ArgumentException)
+        {
+            throw ApiException.BadRequest("'tokens' contains ids outside the tokenizer's vocabulary.", "tokens");
+        }
+
+        await WriteJsonAsync(context, w =>
+        {
+            w.WriteStartObject();
+            w.WriteString("prompt", prompt);
+            w.WriteEndObject();
+        });
+    }
+
+    public static Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK)
+    {
+        var buffer = new ArrayBufferWriter<byte>(512);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            write(writer);
+        }
+
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        return context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).AsTask();
+    }
+}

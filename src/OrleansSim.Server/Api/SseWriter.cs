@@ -1,0 +1,75 @@
+using System.Buffers;
+using System.Text.Json;
+
+namespace OrleansSim.Server.Api;
+
+/// <summary>
+/// Writes server-sent events the way vLLM does: <c>data: {json}\n\n</c> frames ending with
+/// <c>data: [DONE]\n\n</c>. Events are buffered into the response pipe and sent on <see cref="FlushAsync"/>,
+/// so all chunks of one engine step leave in one write.
+/// </summary>
+public sealed class SseWriter : IDisposable
+{
+    private static readonly byte[] Prefix = "data: "u8.ToArray();
+    private static readonly byte[] Suffix = "\n\n"u8.ToArray();
+    private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+
+    private readonly HttpResponse _response;
+    private readonly ArrayBufferWriter<byte> _buffer = new(512);
+    private readonly Utf8JsonWriter _json;
+
+    public SseWriter(HttpResponse response)
+    {
+        _response = response;
+        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+    }
+
+    /// <summary>True once the status line and headers have gone out (errors must then be sent as events).</summary>
+    public bool Started => _response.HasStarted;
+
+    /// <summary>Sends the 200 status and headers now, before the first event.</summary>
+    public Task StartAsync(CancellationToken cancellationToken)
+    {
+        _response.StatusCode = StatusCodes.Status200OK;
+        _response.ContentType = "text/event-stream; charset=utf-8";
+        _response.Headers.CacheControl = "no-cache";
+        return _response.StartAsync(cancellationToken);
+    }
+
+    /// <summary>Gives a JSON writer for one event's payload; call <see cref="EndEvent"/> when written.</summary>
+    public Utf8JsonWriter BeginEvent()
+    {
+        _buffer.ResetWrittenCount();
+        _json.Reset(_buffer);
+        return _json;
+    }
+
+    /// <summary>Frames the payload written since <see cref="BeginEvent"/> into the response pipe.</summary>
+    public void EndEvent()
+    {
+        _json.Flush();
+        var pipe = _response.BodyWriter;
+        pipe.Write(Prefix);
+        pipe.Write(_buffer.WrittenSpan);
+        pipe.Write(Suffix);
+    }
+
+    public void WriteError(int status, string message, string? param)
+    {
+        ApiErrors.WriteBody(BeginEvent(), status, message, param);
+        EndEvent();
+    }
+
+    public void WriteDone() => _response.BodyWriter.Write(Done);
+
+    public async ValueTask FlushAsync(CancellationToken cancellationToken)
+    {
+        var result = await _response.BodyWriter.FlushAsync(cancellationToken);
+        if (result.IsCanceled || result.IsCompleted)
+        {
+            cancellationToken.ThrowIfCancellationRequested();
+        }
+    }
+
+    public void Dispose() => _json.Dispose();
+}

@@ -1,0 +1,102 @@
+using System.Net;
+using Orleans.Configuration;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
+using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
+
+namespace OrleansSim.Server.Hosting;
+
+/// <summary>
+/// Builds the whole simulator for one configuration: a co-hosted Orleans silo holding the rank
+/// grains and one Kestrel listener per data-parallel rank on consecutive ports. Program.cs and the
+/// tests both start it through here.
+/// </summary>
+public static class SimulatorHost
+{
+    public static WebApplication Build(SimulatorOptions options, ISimTokenizer tokenizer, Action<ILoggingBuilder>? logging = null)
+    {
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "OrleansSim.Server" });
+
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o =>
+        {
+            o.SingleLine = true;
+            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
+            o.UseUtcTimestamp = true;
+            o.IncludeScopes = true;
+        });
+        builder.Logging.SetMinimumLevel(LogLevel.Information);
+        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        logging?.Invoke(builder.Logging);
+
+        builder.WebHost.ConfigureKestrel(kestrel =>
+        {
+            kestrel.AddServerHeader = false;
+            var address = ListenAddress(options.Host);
+            for (var rank = 0; rank < options.DataParallelSize; rank++)
+            {
+                kestrel.Listen(address, options.Port + rank);
+            }
+        });
+
+        builder.Services.Configure<HostOptions>(o =>
+        {
+            o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5);
+        });
+
+        builder.UseOrleans(silo =>
+        {
+            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
+            silo.Configure<ClusterOptions>(o =>
+            {
+                o.ClusterId = "orleanssim";
+                o.ServiceId = "orleanssim";
+            });
+        });
+
+        builder.Services.AddSingleton(options);
+        builder.Services.AddSingleton(tokenizer);
+        builder.Services.AddSingleton(TimeProvider.System);
+        builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer));
+        builder.Services.AddSingleton<ModelCatalog>();
+        builder.Services.AddSingleton<RequestParser>();
+        builder.Services.AddSingleton<InferenceRunner>();
+        builder.Services.AddSingleton<RankDirectory>();
+        builder.Services.AddSingleton<Readiness>();
+        builder.Services.AddOpenApi();
+
+        var app = builder.Build();
+        app.UseMiddleware<SimulatorMiddleware>();
+        app.MapCompletionsApi();
+        app.MapServerApi();
+        app.MapOpenApi();
+        app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
+
+        var readiness = app.Services.GetRequiredService<Readiness>();
+        var lifetime = app.Lifetime;
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansSim.Ranks");
+            for (var rank = 0; rank < options.DataParallelSize; rank++)
+            {
+                log.LogInformation("rank {Rank} listening: protocol=http host={Host} port={Port}", rank, options.Host, options.Port + rank);
+            }
+
+            readiness.MarkReady();
+        });
+        lifetime.ApplicationStopping.Register(readiness.MarkDraining);
+        return app;
+    }
+
+    private static IPAddress ListenAddress(string host) => host switch
+    {
+        "" or "0.0.0.0" or "*" => IPAddress.Any,
+        "localhost" => IPAddress.Loopback,
+        "::" => IPAddress.IPv6Any,
+        _ => IPAddress.Parse(host),
+    };
+}

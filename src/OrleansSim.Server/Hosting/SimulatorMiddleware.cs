@@ -1,0 +1,66 @@
+using OrleansSim.Core.Configuration;
+using OrleansSim.Server.Api;
+
+namespace OrleansSim.Server.Hosting;
+
+/// <summary>
+/// Cross-cutting request handling: response headers routers read (x-request-id, x-inference-*),
+/// 503 for new inference work while draining, and every error answered in vLLM's body — including
+/// the framework's own 404/405 and bad-request failures.
+/// </summary>
+public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions options, Readiness readiness, ILogger<SimulatorMiddleware> logger)
+{
+    public async Task InvokeAsync(HttpContext context)
+    {
+        var requestId = RequestIdentity.Of(context);
+        var headers = context.Response.Headers;
+        headers["x-request-id"] = requestId;
+        if (options.EmitPodHeaders)
+        {
+            headers["x-inference-pod"] = options.PodName;
+            headers["x-inference-namespace"] = options.PodNamespace;
+            headers["x-inference-port"] = context.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
+        }
+
+        if (readiness.IsDraining && context.Request.Method == HttpMethods.Post && context.Request.Path.StartsWithSegments("/v1"))
+        {
+            await ApiErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is shutting down.");
+            return;
+        }
+
+        try
+        {
+            await next(context);
+        }
+        catch (ApiException error) when (!context.Response.HasStarted)
+        {
+            await ApiErrors.WriteAsync(context, error);
+            return;
+        }
+        catch (BadHttpRequestException error) when (!context.Response.HasStarted)
+        {
+            await ApiErrors.WriteAsync(context, error.StatusCode, error.Message);
+            return;
+        }
+        catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
+        {
+            return;
+        }
+        catch (Exception error) when (!context.Response.HasStarted)
+        {
+            logger.LogError(error, "Request {RequestId} failed", requestId);
+            await ApiErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"Internal server error: {error.Message}");
+            return;
+        }
+
+        // Framework answers without a body (no route: 404, wrong method: 405) get vLLM's error body too.
+        if (!context.Response.HasStarted && context.Response.StatusCode is 404 or 405 && context.Response.ContentLength is null or 0)
+        {
+            var status = context.Response.StatusCode;
+            var message = status == 404
+                ? $"Not Found: {context.Request.Method} {context.Request.Path}"
+                : $"Method Not Allowed: {context.Request.Method} {context.Request.Path}";
+            await ApiErrors.WriteAsync(context, status, message);
+        }
+    }
+}

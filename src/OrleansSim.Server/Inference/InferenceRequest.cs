@@ -1,0 +1,53 @@
+namespace OrleansSim.Server.Inference;
+
+public enum EndpointKind
+{
+    /// <summary>POST /v1/chat/completions.</summary>
+    Chat,
+    /// <summary>POST /v1/completions.</summary>
+    Completion,
+}
+
+/// <summary>One prompt of a request: what echo mode repeats and how many tokens it holds.</summary>
+public sealed record PromptInput(string EchoText, int PromptTokens);
+
+/// <summary>
+/// A validated chat or text completion request, reduced to what the simulator acts on. Built by
+/// <see cref="RequestParser"/>; everything OpenAI/vLLM accept but a simulator cannot honour
+/// (temperature, top_p, …) is dropped there.
+/// </summary>
+public sealed record InferenceRequest
+{
+    public required EndpointKind Kind { get; init; }
+
+    /// <summary>The request id: x-request-id when given, else generated. Response ids derive from it.</summary>
+    public required string RequestId { get; init; }
+
+    /// <summary>The model name responses carry (vLLM reports the first served name for the base model).</summary>
+    public required string ResponseModel { get; init; }
+
+    /// <summary>One entry per prompt (chat: one; completions: one per prompt of a list).</summary>
+    public required IReadOnlyList<PromptInput> Prompts { get; init; }
+
+    public required int N { get; init; }
+
+    /// <summary>max_completion_tokens ?? max_tokens (completions default 16, as vLLM); null = up to the context window.</summary>
+    public int? MaxTokens { get; init; }
+
+    public bool IgnoreEos { get; init; }
+
+    public IReadOnlyList<string> Stop { get; init; } = [];
+
+    public long? Seed { get; init; }
+
+    public bool Stream { get; init; }
+
+    public bool IncludeUsage { get; init; }
+
+    public bool ContinuousUsageStats { get; init; }
+
+    public int PromptTokens => Prompts.Sum(p => p.PromptTokens);
+
+    /// <summary>Choices in the response: n per prompt, indexed prompt-major as vLLM does.</summary>
+    public int ChoiceCount => Prompts.Count * N;
+}

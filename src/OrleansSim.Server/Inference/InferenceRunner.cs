@@ -1,0 +1,189 @@
+using System.Buffers;
+using System.Text.Json;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
+using OrleansSim.Core.Scheduling;
+using OrleansSim.Grains.Ranks;
+using OrleansSim.Server.Api;
+
+namespace OrleansSim.Server.Inference;
+
+/// <summary>
+/// Runs one validated request against its rank: admit (one grain call, returns once a slot is held),
+/// generate the choices, pace them out at the planned times (SSE chunks or one JSON body), release
+/// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
+/// </summary>
+public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time)
+{
+    private readonly LatencyModel _latency = new(options);
+
+    public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
+    {
+        var aborted = context.RequestAborted;
+        AdmitResult plan;
+        try
+        {
+            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed), aborted);
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            return;
+        }
+
+        if (plan.Status == AdmitStatus.QueueFull)
+        {
+            throw new ApiException(StatusCodes.Status429TooManyRequests, "Failed to enqueue request, waiting requests queue is full.");
+        }
+
+        var slotHeldAt = time.GetTimestamp();
+        try
+        {
+            var random = new Random(unchecked((int)(plan.Seed ^ (plan.Seed >> 32))));
+            var choices = Generate(request, random);
+            // At least one step: even an empty output is answered after the time to first token.
+            var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
+            var offsets = TokenOffsets(plan.TimeToFirstToken, steps, random);
+            var created = time.GetUtcNow().ToUnixTimeSeconds();
+            if (request.Stream)
+            {
+                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, aborted);
+            }
+            else
+            {
+                await WaitUntilAsync(slotHeldAt, offsets[^1], aborted);
+                await WriteResponseAsync(context, request, choices, created, aborted);
+            }
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // The client went away; its slot is released below.
+        }
+        finally
+        {
+            await rank.Release(plan.Ticket);
+        }
+    }
+
+    private GeneratedText[] Generate(InferenceRequest request, Random random)
+    {
+        var choices = new GeneratedText[request.ChoiceCount];
+        var c = 0;
+        foreach (var prompt in request.Prompts)
+        {
+            // Without max_tokens the output may fill the context window, as in vLLM.
+            var room = options.MaxModelLen - prompt.PromptTokens;
+            var maxTokens = request.MaxTokens ?? (request.IgnoreEos ? room : null);
+            var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop);
+            for (var i = 0; i < request.N; i++)
+            {
+                var text = generator.Generate(generation, random);
+                choices[c++] = text.Tokens.Count > room ? new GeneratedText(text.Tokens.Take(room).ToArray(), "length") : text;
+            }
+        }
+
+        return choices;
+    }
+
+    /// <summary>When token k is due, measured from the moment the slot was held: TTFT, then one ITL per token.</summary>
+    private TimeSpan[] TokenOffsets(TimeSpan ttft, int tokens, Random random)
+    {
+        var offsets = new TimeSpan[tokens];
+        var at = ttft;
+        for (var k = 0; k < tokens; k++)
+        {
+            if (k > 0)
+            {
+                at += _latency.NextInterTokenLatency(random);
+            }
+
+            offsets[k] = at;
+        }
+
+        return offsets;
+    }
+
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, CancellationToken aborted)
+    {
+        using var sse = new SseWriter(context.Response);
+        await sse.StartAsync(aborted);
+        var chat = request.Kind == EndpointKind.Chat;
+        var promptTokensOf = new int[choices.Length];
+        for (var c = 0; c < choices.Length; c++)
+        {
+            promptTokensOf[c] = request.Prompts[c / request.N].PromptTokens;
+        }
+
+        Usage? Continuous(int c, int produced) =>
+            request.ContinuousUsageStats ? new Usage(promptTokensOf[c], produced) : null;
+
+        try
+        {
+            for (var k = 0; k < offsets.Length; k++)
+            {
+                await WaitUntilAsync(slotHeldAt, offsets[k], aborted);
+
+                for (var c = 0; c < choices.Length; c++)
+                {
+                    var tokens = choices[c].Tokens;
+                    if (k == 0 && chat)
+                    {
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, null, role: true, null, Continuous(c, 0));
+                        sse.EndEvent();
+                    }
+
+                    if (k < tokens.Count)
+                    {
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false, null, Continuous(c, k + 1));
+                        sse.EndEvent();
+                    }
+
+                    if (k == Math.Max(tokens.Count - 1, 0))
+                    {
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, tokens.Count));
+                        sse.EndEvent();
+                    }
+                }
+
+                await sse.FlushAsync(aborted);
+            }
+
+            if (request.IncludeUsage)
+            {
+                CompletionWire.WriteUsageChunk(sse.BeginEvent(), request, created, UsageOf(request, choices));
+                sse.EndEvent();
+            }
+        }
+        catch (Exception ex) when (ex is not OperationCanceledException)
+        {
+            // After the first byte the status is fixed: report the failure as an event, as vLLM does.
+            var status = ex is ApiException api ? api.StatusCode : StatusCodes.Status500InternalServerError;
+            sse.WriteError(status, ex.Message, (ex as ApiException)?.Param);
+        }
+
+        sse.WriteDone();
+        await sse.FlushAsync(aborted);
+    }
+
+    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, CancellationToken aborted)
+    {
+        var buffer = new ArrayBufferWriter<byte>(1024);
+        using (var writer = new Utf8JsonWriter(buffer))
+        {
+            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices));
+        }
+
+        context.Response.StatusCode = StatusCodes.Status200OK;
+        context.Response.ContentType = "application/json";
+        context.Response.ContentLength = buffer.WrittenCount;
+        await context.Response.Body.WriteAsync(buffer.WrittenMemory, aborted);
+    }
+
+    private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices) =>
+        new(request.PromptTokens, choices.Sum(c => c.Tokens.Count));
+
+    private Task WaitUntilAsync(long start, TimeSpan offset, CancellationToken cancellationToken)
+    {
+        var remaining = offset - time.GetElapsedTime(start);
+        return remaining > TimeSpan.Zero ? Task.Delay(remaining, time, cancellationToken) : Task.CompletedTask;
+    }
+}

@@ -1,0 +1,277 @@
+using System.Text;
+using System.Text.Json;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Api;
+
+namespace OrleansSim.Server.Inference;
+
+/// <summary>
+/// Turns an OpenAI chat/completions body into an <see cref="InferenceRequest"/>: field types,
+/// the model name, the prompt (rendered and tokenized once) and the context-window check, with
+/// vLLM's status codes and messages.
+/// </summary>
+public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokenizer, ModelCatalog models)
+{
+    /// <summary>vLLM's default max_tokens for /v1/completions (CompletionRequest.max_tokens = 16).</summary>
+    public const int CompletionsDefaultMaxTokens = 16;
+
+    public InferenceRequest Parse(EndpointKind kind, JsonElement body, string requestId)
+    {
+        var model = ResolveModel(body);
+        var prompts = kind == EndpointKind.Chat ? [ParseMessages(body)] : ParsePrompt(body);
+
+        var n = JsonFields.GetInt(body, "n") ?? 1;
+        if (n < 1)
+        {
+            throw ApiException.BadRequest($"n must be at least 1, got {n}.", "n");
+        }
+
+        var maxTokensField = "max_tokens";
+        var maxTokens = JsonFields.GetInt(body, "max_tokens");
+        if (kind == EndpointKind.Chat && JsonFields.GetInt(body, "max_completion_tokens") is { } completionTokens)
+        {
+            maxTokensField = "max_completion_tokens";
+            maxTokens = completionTokens;
+        }
+
+        if (maxTokens is < 1)
+        {
+            throw ApiException.BadRequest($"{maxTokensField} must be at least 1, got {maxTokens}.", maxTokensField);
+        }
+
+        if (kind == EndpointKind.Completion)
+        {
+            maxTokens ??= CompletionsDefaultMaxTokens;
+        }
+
+        foreach (var prompt in prompts)
+        {
+            CheckContextWindow(prompt.PromptTokens, maxTokens, maxTokensField);
+        }
+
+        var stream = JsonFields.GetBool(body, "stream") ?? false;
+        var streamOptions = JsonFields.GetObject(body, "stream_options");
+        var includeUsage = false;
+        var continuous = false;
+        if (streamOptions is { } so)
+        {
+            if (!stream)
+            {
+                throw ApiException.BadRequest("Stream options can only be defined when `stream=True`.", "stream_options");
+            }
+
+            includeUsage = JsonFields.GetBool(so, "include_usage") ?? false;
+            continuous = JsonFields.GetBool(so, "continuous_usage_stats") ?? false;
+        }
+
+        return new InferenceRequest
+        {
+            Kind = kind,
+            RequestId = requestId,
+            ResponseModel = model,
+            Prompts = prompts,
+            N = n,
+            MaxTokens = maxTokens,
+            IgnoreEos = JsonFields.GetBool(body, "ignore_eos") ?? false,
+            Stop = JsonFields.GetStringOrList(body, "stop"),
+            Seed = JsonFields.GetLong(body, "seed"),
+            Stream = stream,
+            IncludeUsage = includeUsage,
+            ContinuousUsageStats = continuous,
+        };
+    }
+
+    /// <summary>
+    /// vLLM's OpenAIServing._validate_input messages: the prompt alone must leave room for one token;
+    /// prompt + max tokens must fit max-model-len.
+    /// </summary>
+    public void CheckContextWindow(int promptTokens, int? maxTokens, string maxTokensField = "max_tokens")
+    {
+        var limit = options.MaxModelLen;
+        if (maxTokens is null)
+        {
+            if (promptTokens >= limit)
+            {
+                throw ApiException.BadRequest(
+                    $"This model's maximum context length is {limit} tokens. However, your request has {promptTokens} input tokens. Please reduce the length of the input messages.",
+                    "messages");
+            }
+        }
+        else if (promptTokens + maxTokens.Value > limit)
+        {
+            throw ApiException.BadRequest(
+                $"'{maxTokensField}' or 'max_completion_tokens' is too large: {maxTokens}. This model's maximum context length is {limit} tokens and your request has {promptTokens} input tokens ({maxTokens} > {limit} - {promptTokens}).",
+                maxTokensField);
+        }
+    }
+
+    public string ResolveModel(JsonElement body)
+    {
+        var requested = JsonFields.GetString(body, "model");
+        if (requested is null)
+        {
+            return options.DisplayModelName;
+        }
+
+        return models.Resolve(requested)
+            ?? throw new ApiException(StatusCodes.Status404NotFound, $"The model `{requested}` does not exist.", "model");
+    }
+
+    private PromptInput ParseMessages(JsonElement body)
+    {
+        var rendered = ReadMessages(body);
+        var lastUser = rendered.LastOrDefault(m => m.Role == "user") ?? rendered[^1];
+        return new PromptInput(lastUser.Content, tokenizer.CountTokens(tokenizer.RenderChat(rendered)));
+    }
+
+    /// <summary>Reads and validates <c>messages</c> (content as a string or a list of text parts).</summary>
+    public static IReadOnlyList<PromptMessage> ReadMessages(JsonElement body)
+    {
+        if (JsonFields.Get(body, "messages") is not { } messages)
+        {
+            throw ApiException.BadRequest("Field required: 'messages'.", "messages");
+        }
+
+        if (messages.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.Invalid("messages", "a list of messages");
+        }
+
+        if (messages.GetArrayLength() == 0)
+        {
+            throw ApiException.BadRequest("'messages' must contain at least one message.", "messages");
+        }
+
+        var result = new List<PromptMessage>(messages.GetArrayLength());
+        var i = 0;
+        foreach (var message in messages.EnumerateArray())
+        {
+            var path = $"messages[{i}]";
+            if (message.ValueKind != JsonValueKind.Object)
+            {
+                throw JsonFields.Invalid(path, "an object");
+            }
+
+            var role = JsonFields.GetString(message, "role", $"{path}.role")
+                ?? throw ApiException.BadRequest($"Field required: '{path}.role'.", "messages");
+            result.Add(new PromptMessage(role, ReadContent(message, path)));
+            i++;
+        }
+
+        return result;
+    }
+
+    private static string ReadContent(JsonElement message, string path)
+    {
+        switch (JsonFields.Get(message, "content"))
+        {
+            case null:
+                return "";
+            case { ValueKind: JsonValueKind.String } s:
+                return s.GetString()!;
+            case { ValueKind: JsonValueKind.Array } parts:
+                var text = new StringBuilder();
+                foreach (var part in parts.EnumerateArray())
+                {
+                    if (part.ValueKind != JsonValueKind.Object)
+                    {
+                        throw JsonFields.Invalid($"{path}.content", "a string or a list of content parts");
+                    }
+
+                    if (JsonFields.GetString(part, "type", $"{path}.content.type") == "text")
+                    {
+                        text.Append(JsonFields.GetString(part, "text", $"{path}.content.text"));
+                    }
+                }
+
+                return text.ToString();
+            default:
+                throw JsonFields.Invalid($"{path}.content", "a string or a list of content parts");
+        }
+    }
+
+    /// <summary>/v1/completions <c>prompt</c>: a string, a list of strings, a list of token ids or a list of such lists.</summary>
+    private List<PromptInput> ParsePrompt(JsonElement body)
+    {
+        if (JsonFields.Get(body, "prompt") is not { } prompt)
+        {
+            throw ApiException.BadRequest("Field required: 'prompt'.", "prompt");
+        }
+
+        const string expected = "a string, a list of strings, a list of token ids or a list of token-id lists";
+        switch (prompt.ValueKind)
+        {
+            case JsonValueKind.String:
+                return [TextPrompt(prompt.GetString()!)];
+            case JsonValueKind.Array when prompt.GetArrayLength() == 0:
+                throw ApiException.BadRequest("'prompt' must not be empty.", "prompt");
+            case JsonValueKind.Array:
+                var first = prompt[0].ValueKind;
+                if (first == JsonValueKind.Number)
+                {
+                    return [TokenPrompt(prompt)];
+                }
+
+                var list = new List<PromptInput>(prompt.GetArrayLength());
+                foreach (var item in prompt.EnumerateArray())
+                {
+                    list.Add(item.ValueKind switch
+                    {
+                        JsonValueKind.String when first == JsonValueKind.String => TextPrompt(item.GetString()!),
+                        JsonValueKind.Array when first == JsonValueKind.Array => TokenPrompt(item),
+                        _ => throw JsonFields.Invalid("prompt", expected),
+                    });
+                }
+
+                return list;
+            default:
+                throw JsonFields.Invalid("prompt", expected);
+        }
+    }
+
+    private PromptInput TextPrompt(string text)
+    {
+        if (text.Length == 0)
+        {
+            throw ApiException.BadRequest("'prompt' must not be an empty string.", "prompt");
+        }
+
+        return new PromptInput(text, tokenizer.CountTokens(text));
+    }
+
+    private PromptInput TokenPrompt(JsonElement ids)
+    {
+        if (ids.GetArrayLength() == 0)
+        {
+            throw ApiException.BadRequest("'prompt' must not contain an empty token-id list.", "prompt");
+        }
+
+        var tokens = new int[ids.GetArrayLength()];
+        var i = 0;
+        foreach (var id in ids.EnumerateArray())
+        {
+            if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var value) || value < 0)
+            {
+                throw JsonFields.Invalid("prompt", "a list of non-negative integer token ids");
+            }
+
+            tokens[i++] = value;
+        }
+
+        return new PromptInput(DecodeForEcho(tokens), tokens.Length);
+    }
+
+    private string DecodeForEcho(int[] tokens)
+    {
+        try
+        {
+            return tokenizer.Decode(tokens);
+        }
+        catch (ArgumentException)
+        {
+            // Ids outside the vocabulary: echo them as llm-d-inference-sim does.
+            return string.Join(',', tokens);
+        }
+    }
+}
