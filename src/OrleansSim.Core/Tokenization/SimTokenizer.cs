@@ -1,0 +1,86 @@
+using System.Text;
+using Microsoft.ML.Tokenizers;
+
+namespace OrleansSim.Core.Tokenization;
+
+/// <summary>
+/// <see cref="ISimTokenizer"/> over a <see cref="Tokenizer"/> from Microsoft.ML.Tokenizers. The wrapped
+/// tokenizers are safe for concurrent use (their caches are concurrent), and this class holds no mutable state.
+/// </summary>
+internal sealed class SimTokenizer(string name, Tokenizer inner) : ISimTokenizer
+{
+    public string Name { get; } = name;
+
+    internal Tokenizer Inner { get; } = inner;
+
+    public IReadOnlyList<int> Encode(string text) => Inner.EncodeToIds(text);
+
+    public int CountTokens(string text) => text.Length == 0 ? 0 : Inner.CountTokens(text);
+
+    public string Decode(IReadOnlyList<int> ids) => ids.Count == 0 ? string.Empty : Inner.Decode(ids) ?? string.Empty;
+
+    public IReadOnlyList<string> SplitTokens(string text)
+    {
+        if (text.Length == 0)
+        {
+            return [];
+        }
+
+        var tokens = Inner.EncodeToTokens(text, out string? normalized);
+        if (normalized is not null && !string.Equals(normalized, text, StringComparison.Ordinal))
+        {
+            // Offsets would refer to the normalized text, which cannot be mapped back onto the input: keep the
+            // text whole rather than lose or alter characters.
+            return [text];
+        }
+
+        return CutAtTokenStarts(text, tokens);
+    }
+
+    /// <summary>
+    /// Cuts <paramref name="text"/> at each token's start offset. Starts are forced to be increasing and never
+    /// inside a surrogate pair, so pieces that would be empty (several tokens sharing one character, as byte
+    /// tokens of an emoji do) fold into one piece and the concatenation is always exactly the input.
+    /// </summary>
+    internal static List<string> CutAtTokenStarts(string text, IReadOnlyList<EncodedToken> tokens)
+    {
+        var pieces = new List<string>(tokens.Count);
+        int pieceStart = 0;
+        for (int i = 1; i < tokens.Count; i++)
+        {
+            int cut = tokens[i].Offset.GetOffsetAndLength(text.Length).Offset;
+            if (cut > text.Length)
+            {
+                cut = text.Length;
+            }
+
+            if (cut > 0 && cut < text.Length && char.IsLowSurrogate(text[cut]) && char.IsHighSurrogate(text[cut - 1]))
+            {
+                cut--;
+            }
+
+            if (cut <= pieceStart || cut >= text.Length)
+            {
+                continue;
+            }
+
+            pieces.Add(text[pieceStart..cut]);
+            pieceStart = cut;
+        }
+
+        pieces.Add(text[pieceStart..]);
+        return pieces;
+    }
+
+    public string RenderChat(IReadOnlyList<PromptMessage> messages)
+    {
+        var sb = new StringBuilder();
+        foreach (var m in messages)
+        {
+            sb.Append("<|im_start|>").Append(m.Role).Append('\n').Append(m.Content).Append("<|im_end|>\n");
+        }
+
+        sb.Append("<|im_start|>assistant\n");
+        return sb.ToString();
+    }
+}
