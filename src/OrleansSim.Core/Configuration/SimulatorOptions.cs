@@ -32,6 +32,11 @@ public sealed record SimulatorOptions
     /// <summary>Path to a Hugging Face tokenizer.json; null → the built-in o200k_base encoding.</summary>
     public string? Tokenizer { get; init; }
 
+    /// <summary>Orleans silo-to-silo port (<c>--silo-port</c>).</summary>
+    public int SiloPort { get; init; } = 11111;
+    /// <summary>Orleans client gateway port (<c>--gateway-port</c>).</summary>
+    public int GatewayPort { get; init; } = 30000;
+
     // --- timing ---
     public TimeSpan TimeToFirstToken { get; init; }
     public TimeSpan TimeToFirstTokenStdDev { get; init; }

@@ -61,7 +61,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(tokenizer);
         builder.Services.AddSingleton(TimeProvider.System);
-        builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer));
+        builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestParser>();
         builder.Services.AddSingleton<InferenceRunner>();
