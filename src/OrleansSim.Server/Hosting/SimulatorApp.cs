@@ -1,0 +1,78 @@
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Tokenization;
+
+namespace OrleansSim.Server.Hosting;
+
+/// <summary>
+/// The executable's flow: parse and validate the configuration (one line and exit code 2 on a user
+/// error), print it once as JSON, start every rank, run until SIGTERM/SIGINT, drain, exit 0.
+/// </summary>
+public static class SimulatorApp
+{
+    public const int ConfigError = 2;
+    public const int StartupError = 1;
+
+    public static async Task<int> RunAsync(string[] args)
+    {
+        if (args.Any(a => a is "--help" or "-h"))
+        {
+            Console.Out.WriteLine("Usage: OrleansSim.Server --model <name> [flags]\n");
+            Console.Out.WriteLine(OptionsLoader.HelpText());
+            return 0;
+        }
+
+        SimulatorOptions options;
+        ISimTokenizer tokenizer;
+        try
+        {
+            options = OptionsLoader.Load(args);
+            tokenizer = TokenizerFactory.Create(options.Tokenizer);
+        }
+        catch (Exception ex) when (ex is OptionsException or TokenizerLoadException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return ConfigError;
+        }
+
+        Console.Out.WriteLine(OptionsJson.Serialize(options));
+
+        await using var app = SimulatorHost.Build(options, tokenizer);
+        try
+        {
+            await app.StartAsync();
+        }
+        catch (IOException ex) when (ex.InnerException is Microsoft.AspNetCore.Connections.AddressInUseException || ex.Message.Contains("address already in use", StringComparison.OrdinalIgnoreCase))
+        {
+            Console.Error.WriteLine($"error: {PortInUse(options, ex)}");
+            return StartupError;
+        }
+        catch (Exception ex) when (IsAddressInUse(ex))
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return StartupError;
+        }
+
+        await app.WaitForShutdownAsync();
+        return 0;
+    }
+
+    private static string PortInUse(SimulatorOptions options, IOException ex)
+    {
+        for (var rank = 0; rank < options.DataParallelSize; rank++)
+        {
+            var port = options.Port + rank;
+            if (ex.Message.Contains($":{port}", StringComparison.Ordinal))
+            {
+                return $"port {port} (--port {options.Port} + rank {rank}) is already in use";
+            }
+        }
+
+        return $"a port in {options.Port}..{options.Port + options.DataParallelSize - 1} is already in use: {ex.Message}";
+    }
+
+    /// <summary>The Orleans silo or gateway port is taken (another simulator on this machine).</summary>
+    private static bool IsAddressInUse(Exception ex) =>
+        ex is System.Net.Sockets.SocketException { SocketErrorCode: System.Net.Sockets.SocketError.AddressAlreadyInUse }
+        || (ex.InnerException is not null && IsAddressInUse(ex.InnerException))
+        || (ex is AggregateException agg && agg.InnerExceptions.Any(IsAddressInUse));
+}

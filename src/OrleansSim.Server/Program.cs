@@ -1,0 +1,3 @@
+using OrleansSim.Server.Hosting;
+
+return await SimulatorApp.RunAsync(args);

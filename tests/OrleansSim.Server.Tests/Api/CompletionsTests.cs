@@ -1,0 +1,107 @@
+using System.Text.Json;
+using OrleansSim.Server.Tests.Infrastructure;
+
+namespace OrleansSim.Server.Tests.Api;
+
+public sealed class CompletionsTests(EchoHostFixture fixture) : IClassFixture<EchoHostFixture>
+{
+    private HttpClient Client => fixture.Host.Client;
+
+    [Fact]
+    public async Task StringPromptEchoesWithVllmShapeAndDefaultSixteenTokens()
+    {
+        var prompt = string.Join(' ', Enumerable.Range(1, 40).Select(i => $"w{i}"));
+        var (response, body) = await Client.PostJsonAsync("/v1/completions", $$"""{"model":"test-model","prompt":"{{prompt}}"}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.StartsWith("cmpl-", body.GetProperty("id").GetString());
+        Assert.Equal("text_completion", body.GetProperty("object").GetString());
+        var choice = body.GetProperty("choices")[0];
+        Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(16, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.StartsWith(choice.GetProperty("text").GetString()!, prompt, StringComparison.Ordinal);
+        Assert.Equal(SimHost.SharedTokenizer.CountTokens(prompt), body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task ListOfStringsGivesOneChoicePerPromptAndSummedUsage()
+    {
+        var (_, body) = await Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":["first prompt","second one here"],"max_tokens":50}""");
+        var choices = body.GetProperty("choices").EnumerateArray().ToList();
+        Assert.Equal(2, choices.Count);
+        Assert.Equal("first prompt", choices[0].GetProperty("text").GetString());
+        Assert.Equal("second one here", choices[1].GetProperty("text").GetString());
+        Assert.Equal(SimHost.SharedTokenizer.CountTokens("first prompt") + SimHost.SharedTokenizer.CountTokens("second one here"),
+            body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task TokenIdPromptsCountIdsAsPromptTokens()
+    {
+        var ids = SimHost.SharedTokenizer.Encode("hello token world");
+        var (_, one) = await Client.PostJsonAsync("/v1/completions", $$"""{"model":"test-model","prompt":[{{string.Join(',', ids)}}],"max_tokens":50}""");
+        Assert.Equal(ids.Count, one.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal("hello token world", one.GetProperty("choices")[0].GetProperty("text").GetString());
+
+        var (_, two) = await Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":[[1,2,3],[4,5]],"max_tokens":5}""");
+        Assert.Equal(5, two.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
+        Assert.Equal(2, two.GetProperty("choices").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task StreamingCompletionChunksCarryText()
+    {
+        using var response = await Client.PostStreamAsync("/v1/completions",
+            """{"model":"test-model","prompt":"one two three","stream":true,"stream_options":{"include_usage":true}}""");
+        var events = await Sse.ReadAllAsync(response);
+        Assert.True(events[^1].IsDone);
+        var chunks = events.Where(e => !e.IsDone).Select(e => e.Json).ToList();
+        Assert.All(chunks, c => Assert.Equal("text_completion", c.GetProperty("object").GetString()));
+        var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0)
+            .Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
+        Assert.Equal("one two three", text);
+        Assert.Equal("stop", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(JsonValueKind.Object, chunks[^1].GetProperty("usage").ValueKind);
+    }
+}
+
+public sealed class RandomModeTests(RandomHostFixture fixture) : IClassFixture<RandomHostFixture>
+{
+    private HttpClient Client => fixture.Host.Client;
+
+    [Fact]
+    public async Task OutputStaysWithinMaxTokensAndIsExactWithIgnoreEos()
+    {
+        for (var i = 0; i < 10; i++)
+        {
+            var (_, body) = await Client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model","max_tokens":20,"messages":[{"role":"user","content":"tell me"}]}""");
+            var tokens = body.GetProperty("usage").GetProperty("completion_tokens").GetInt32();
+            Assert.InRange(tokens, 1, 20);
+            var finish = body.GetProperty("choices")[0].GetProperty("finish_reason").GetString();
+            Assert.Equal(tokens == 20 ? "length" : "stop", finish);
+        }
+
+        var (_, exact) = await Client.PostJsonAsync("/v1/chat/completions", """{"model":"test-model","max_tokens":300,"ignore_eos":true,"messages":[{"role":"user","content":"tell me"}]}""");
+        Assert.Equal(300, exact.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        Assert.Equal("length", exact.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+    }
+
+    [Fact]
+    public async Task SameSeedGivesSameTextAndDifferentSeedsDiffer()
+    {
+        async Task<string> Text(int seed)
+        {
+            var (_, body) = await Client.PostJsonAsync("/v1/chat/completions", $$"""{"model":"test-model","seed":{{seed}},"max_tokens":40,"ignore_eos":true,"messages":[{"role":"user","content":"x"}]}""");
+            return body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()!;
+        }
+
+        var a = await Text(7);
+        Assert.Equal(a, await Text(7));
+        var others = new HashSet<string>();
+        for (var s = 100; s < 105; s++)
+        {
+            others.Add(await Text(s));
+        }
+
+        Assert.True(others.Count > 1);
+    }
+}

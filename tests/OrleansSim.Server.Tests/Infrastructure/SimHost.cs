@@ -1,0 +1,84 @@
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Hosting;
+
+namespace OrleansSim.Server.Tests.Infrastructure;
+
+/// <summary>
+/// The real simulator host (co-hosted silo + Kestrel on real loopback sockets) started in the test
+/// process on free ports; tests talk to it over HTTP only.
+/// </summary>
+public sealed class SimHost : IAsyncDisposable
+{
+    private static readonly Lazy<ISimTokenizer> Tokenizer = new(() => TokenizerFactory.Create(null));
+
+    private readonly WebApplication _app;
+    private readonly Dictionary<int, HttpClient> _clients = [];
+
+    private SimHost(WebApplication app, SimulatorOptions options)
+    {
+        _app = app;
+        Options = options;
+    }
+
+    public SimulatorOptions Options { get; }
+
+    public static ISimTokenizer SharedTokenizer => Tokenizer.Value;
+
+    public HttpClient Client => ClientFor(0);
+
+    public static SimulatorOptions Defaults(int ranks = 1) => new()
+    {
+        Model = "test-model",
+        ServedModelNames = ["test-model", "alias-model"],
+        Host = "127.0.0.1",
+        Port = FreePorts.Consecutive(ranks),
+        DataParallelSize = ranks,
+        SiloPort = FreePorts.One(),
+        GatewayPort = FreePorts.One(),
+        Mode = SimulationMode.Echo,
+        Seed = 42,
+        PodName = "test-pod",
+        ShutdownTimeout = TimeSpan.FromSeconds(5),
+    };
+
+    public static async Task<SimHost> StartAsync(Func<SimulatorOptions, SimulatorOptions>? configure = null, int ranks = 1)
+    {
+        var options = Defaults(ranks);
+        if (configure is not null)
+        {
+            options = configure(options);
+        }
+
+        var app = SimulatorHost.Build(options, SharedTokenizer, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        await app.StartAsync();
+        return new SimHost(app, options);
+    }
+
+    public Uri BaseUri(int rank = 0) => new($"http://127.0.0.1:{Options.Port + rank}");
+
+    public HttpClient ClientFor(int rank)
+    {
+        lock (_clients)
+        {
+            if (!_clients.TryGetValue(rank, out var client))
+            {
+                client = new HttpClient { BaseAddress = BaseUri(rank), Timeout = TimeSpan.FromSeconds(60) };
+                _clients[rank] = client;
+            }
+
+            return client;
+        }
+    }
+
+    public async ValueTask DisposeAsync()
+    {
+        foreach (var client in _clients.Values)
+        {
+            client.Dispose();
+        }
+
+        await _app.StopAsync();
+        await _app.DisposeAsync();
+    }
+}

@@ -1,0 +1,42 @@
+using System.Text.Json;
+
+namespace OrleansSim.Server.Tests.Infrastructure;
+
+/// <summary>Reads an SSE body the way OpenAI clients do: <c>data: …</c> lines, up to <c>[DONE]</c>.</summary>
+public static class Sse
+{
+    public sealed record Event(string Data, TimeSpan At)
+    {
+        public bool IsDone => Data == "[DONE]";
+
+        public JsonElement Json => JsonDocument.Parse(Data).RootElement;
+    }
+
+    public static async Task<List<Event>> ReadAllAsync(HttpResponseMessage response, CancellationToken cancellationToken = default)
+    {
+        var started = System.Diagnostics.Stopwatch.StartNew();
+        var events = new List<Event>();
+        using var stream = await response.Content.ReadAsStreamAsync(cancellationToken);
+        using var reader = new StreamReader(stream);
+        string? pendingBlank = null;
+        while (await reader.ReadLineAsync(cancellationToken) is { } line)
+        {
+            if (line.StartsWith("data: ", StringComparison.Ordinal))
+            {
+                events.Add(new Event(line["data: ".Length..], started.Elapsed));
+                pendingBlank = line;
+            }
+            else if (line.Length == 0)
+            {
+                pendingBlank = null;
+            }
+            else
+            {
+                throw new InvalidOperationException($"unexpected SSE line: {line}");
+            }
+        }
+
+        Assert.Null(pendingBlank); // every event ends with a blank line
+        return events;
+    }
+}

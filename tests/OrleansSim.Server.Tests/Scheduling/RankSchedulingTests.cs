@@ -1,0 +1,112 @@
+using System.Diagnostics;
+using OrleansSim.Server.Tests.Infrastructure;
+
+namespace OrleansSim.Server.Tests.Scheduling;
+
+/// <summary>Slots, queueing and rank independence observed from outside (generous timing bounds).</summary>
+public sealed class RankSchedulingTests
+{
+    private const string Chat = """{"model":"test-model","max_tokens":1,"messages":[{"role":"user","content":"hi"}]}""";
+
+    [Fact]
+    public async Task RequestsBeyondMaxNumSeqsWaitForASlot()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 2, TimeToFirstToken = TimeSpan.FromMilliseconds(600) });
+        var clock = Stopwatch.StartNew();
+        var tasks = Enumerable.Range(0, 4).Select(async _ =>
+        {
+            var (response, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+            Assert.Equal(200, (int)response.StatusCode);
+            return clock.Elapsed;
+        }).ToList();
+        var done = (await Task.WhenAll(tasks)).OrderBy(t => t).ToList();
+
+        // Two run at once (~600 ms); the other two wait for those slots (~1200 ms).
+        Assert.InRange(done[1].TotalMilliseconds, 550, 1100);
+        Assert.InRange(done[2].TotalMilliseconds, 1100, 3000);
+    }
+
+    [Fact]
+    public async Task FullWaitQueueAnswers429()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, MaxWaitingQueueLength = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(800) });
+        var running = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Task.Delay(150);
+        var waiting = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Task.Delay(150);
+        var (rejected, body) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        var message = Http.AssertError(rejected, body, 429, "RateLimitError");
+        Assert.Contains("queue is full", message, StringComparison.Ordinal);
+        Assert.Equal(200, (int)(await running).Response.StatusCode);
+        Assert.Equal(200, (int)(await waiting).Response.StatusCode);
+    }
+
+    [Fact]
+    public async Task EachDataParallelPortHasItsOwnRank()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(700) }, ranks: 3);
+        for (var rank = 0; rank < 3; rank++)
+        {
+            var (response, body) = await host.ClientFor(rank).PostJsonAsync("/v1/chat/completions", """{"model":"test-model","messages":[{"role":"user","content":"port check"}]}""");
+            Assert.Equal(200, (int)response.StatusCode);
+            Assert.Equal("port check", body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString());
+        }
+
+        // Saturate rank 0 (one slot, three requests queued) and time a request on rank 1: it must not wait.
+        var saturating = Enumerable.Range(0, 3).Select(_ => host.ClientFor(0).PostJsonAsync("/v1/chat/completions", Chat)).ToList();
+        await Task.Delay(100);
+        var clock = Stopwatch.StartNew();
+        var (other, _) = await host.ClientFor(1).PostJsonAsync("/v1/chat/completions", Chat);
+        var elapsed = clock.Elapsed;
+        Assert.Equal(200, (int)other.StatusCode);
+        Assert.InRange(elapsed.TotalMilliseconds, 600, 1300);
+        await Task.WhenAll(saturating);
+    }
+
+    [Fact]
+    public async Task StreamingChunksAreSpacedByInterTokenLatency()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { TimeToFirstToken = TimeSpan.FromMilliseconds(300), InterTokenLatency = TimeSpan.FromMilliseconds(100) });
+        using var response = await host.Client.PostStreamAsync("/v1/chat/completions",
+            """{"model":"test-model","stream":true,"max_tokens":6,"ignore_eos":true,"messages":[{"role":"user","content":"a b c d e f"}]}""");
+        var events = await Sse.ReadAllAsync(response);
+        var tokenEvents = events.Where(e => !e.IsDone)
+            .Where(e => e.Json.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var c) && c.GetString()!.Length > 0)
+            .ToList();
+        Assert.Equal(6, tokenEvents.Count);
+        Assert.InRange(tokenEvents[0].At.TotalMilliseconds, 250, 900);
+        var gaps = tokenEvents.Zip(tokenEvents.Skip(1), (a, b) => (b.At - a.At).TotalMilliseconds).ToList();
+        Assert.InRange(gaps.Average(), 70, 200);
+        Assert.InRange((tokenEvents[^1].At - tokenEvents[0].At).TotalMilliseconds, 400, 1000);
+    }
+
+    [Fact]
+    public async Task NonStreamingReturnsAfterTheWholePlannedTime()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { TimeToFirstToken = TimeSpan.FromMilliseconds(200), InterTokenLatency = TimeSpan.FromMilliseconds(50) });
+        var clock = Stopwatch.StartNew();
+        var (response, _) = await host.Client.PostJsonAsync("/v1/chat/completions",
+            """{"model":"test-model","max_tokens":10,"ignore_eos":true,"messages":[{"role":"user","content":"x"}]}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.InRange(clock.Elapsed.TotalMilliseconds, 600, 2000); // 200 + 9 × 50 = 650 ms
+    }
+
+    [Fact]
+    public async Task ClientDisconnectWhileQueuedFreesTheQueue()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, MaxWaitingQueueLength = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(700) });
+        var running = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Task.Delay(100);
+        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        {
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
+                host.Client.SendAsync(Http.Post("/v1/chat/completions", Chat), cts.Token));
+        }
+
+        await Task.Delay(100);
+        // The abandoned waiter left the queue, so a new request can queue instead of getting 429.
+        var (queued, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(200, (int)queued.StatusCode);
+        Assert.Equal(200, (int)(await running).Response.StatusCode);
+    }
+}
