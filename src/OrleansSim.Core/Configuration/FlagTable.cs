@@ -1,0 +1,265 @@
+using System.Globalization;
+using System.Text.Json.Nodes;
+
+namespace OrleansSim.Core.Configuration;
+
+/// <summary>
+/// Every flag the simulator recognises: llm-d-inference-sim's flags, OrleansSim's own
+/// (<c>--shutdown-timeout</c>, <c>--tokenizer</c>, <c>--host</c>) and the vLLM flags that are accepted and ignored.
+/// The loader, the YAML reader, <see cref="OptionsLoader.HelpText"/> and <see cref="OptionsJson"/> are all
+/// driven from this one list. Cross-flag rules live in <see cref="OptionsLoader"/>.
+/// </summary>
+internal static class FlagTable
+{
+    private const FlagStatus Supported = FlagStatus.Supported;
+    private const FlagStatus Ignored = FlagStatus.Ignored;
+
+    public static readonly string[] FailureTypes =
+        ["rate_limit", "invalid_api_key", "context_length", "server_error", "invalid_request", "model_not_found"];
+
+    public static IReadOnlyList<FlagDefinition> All { get; } =
+    [
+        // --- identity / serving (supported) ---
+        new("config", FlagKind.String, null, "YAML file with the same keys as the flags (command line > environment > file > default)")
+        {
+            Status = Supported, CommandLineOnly = true, DefaultText = "none",
+            Apply = (o, v) => o with { ConfigFile = NullIfEmpty(v) }, Read = o => o.ConfigFile,
+        },
+        new("host", FlagKind.String, "0.0.0.0", "address the HTTP listeners bind to")
+        {
+            Status = Supported,
+            Check = v => ((string)v).Length == 0 ? "cannot be empty" : null,
+            Apply = (o, v) => o with { Host = (string)v! }, Read = o => o.Host,
+        },
+        new("port", FlagKind.Int, 8000, "HTTP port; data-parallel rank r listens on port + r")
+        {
+            Status = Supported, Check = IntBetween(1, 65535),
+            Apply = (o, v) => o with { Port = (int)v! }, Read = o => o.Port,
+        },
+        new("model", FlagKind.String, "", "base model name")
+        {
+            Status = Supported, EnvVar = "SIM_MODEL", DefaultText = "none, required",
+            Apply = (o, v) => o with { Model = (string)v! }, Read = o => o.Model,
+        },
+        new("served-model-name", FlagKind.StringList, Array.Empty<string>(), "model aliases the API accepts; the first is shown in responses and metrics")
+        {
+            Status = Supported, DefaultText = "[model]",
+            Apply = (o, v) => o with { ServedModelNames = [.. (IReadOnlyList<string>)v!] }, Read = o => o.ServedModelNames,
+        },
+        new("mode", FlagKind.String, "random", "response text: 'random' (preset sentences) or 'echo' (repeat the prompt)")
+        {
+            Status = Supported, Check = OneOf("random", "echo"),
+            Apply = (o, v) => o with { Mode = (string)v! == "echo" ? SimulationMode.Echo : SimulationMode.Random },
+            Read = o => o.Mode == SimulationMode.Echo ? "echo" : "random",
+        },
+        new("seed", FlagKind.Long, 0L, "random seed for generated text and request ids")
+        {
+            Status = Supported, DefaultText = "current time in nanoseconds",
+            DefaultFactory = () => (DateTime.UtcNow - DateTime.UnixEpoch).Ticks * 100,
+            Apply = (o, v) => o with { Seed = (long)v! }, Read = o => o.Seed,
+        },
+        new("max-num-seqs", FlagKind.Int, 5, "requests processed at the same time")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { MaxNumSeqs = (int)v! }, Read = o => o.MaxNumSeqs,
+        },
+        new("max-waiting-queue-length", FlagKind.Int, 1000, "requests that may wait for a free slot")
+        {
+            Status = Supported, Check = IntAtLeast(0),
+            Apply = (o, v) => o with { MaxWaitingQueueLength = (int)v! }, Read = o => o.MaxWaitingQueueLength,
+        },
+        new("max-model-len", FlagKind.Int, 1024, "context window in tokens (prompt + completion)")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { MaxModelLen = (int)v! }, Read = o => o.MaxModelLen,
+        },
+        new("data-parallel-size", FlagKind.Int, 1, "number of data-parallel ranks served by this process (1..8)")
+        {
+            Status = Supported, Check = IntBetween(1, 8),
+            Apply = (o, v) => o with { DataParallelSize = (int)v! }, Read = o => o.DataParallelSize,
+        },
+        new("shutdown-timeout", FlagKind.Duration, TimeSpan.FromSeconds(30), "grace period for in-flight requests on shutdown (OrleansSim)")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { ShutdownTimeout = (TimeSpan)v! }, Read = o => o.ShutdownTimeout,
+        },
+        new("tokenizer", FlagKind.String, null, "path to a Hugging Face tokenizer.json (OrleansSim)")
+        {
+            Status = Supported, DefaultText = "built-in o200k_base",
+            Apply = (o, v) => o with { Tokenizer = NullIfEmpty(v) }, Read = o => o.Tokenizer,
+        },
+
+        // --- timing (supported) ---
+        new("time-to-first-token", FlagKind.Duration, TimeSpan.Zero, "delay before the first token")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { TimeToFirstToken = (TimeSpan)v! }, Read = o => o.TimeToFirstToken,
+        },
+        new("time-to-first-token-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of time-to-first-token (at most 30% of it)")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { TimeToFirstTokenStdDev = (TimeSpan)v! }, Read = o => o.TimeToFirstTokenStdDev,
+        },
+        new("inter-token-latency", FlagKind.Duration, TimeSpan.Zero, "delay between consecutive output tokens")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { InterTokenLatency = (TimeSpan)v! }, Read = o => o.InterTokenLatency,
+        },
+        new("inter-token-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of inter-token-latency (at most 30% of it)")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { InterTokenLatencyStdDev = (TimeSpan)v! }, Read = o => o.InterTokenLatencyStdDev,
+        },
+
+        // --- failure injection / KV seed (supported: validated and stored) ---
+        new("failure-injection-rate", FlagKind.Double, 0d, "percentage of requests answered with an injected error (0..100)")
+        {
+            Status = Supported, Check = DoubleBetween(0, 100),
+            Apply = (o, v) => o with { FailureInjectionRate = (double)v! }, Read = o => o.FailureInjectionRate,
+        },
+        new("hash-seed", FlagKind.String, "", "seed for KV block hashes")
+        {
+            Status = Supported, EnvVar = "PYTHONHASHSEED",
+            Apply = (o, v) => o with { HashSeed = NullIfEmpty(v) }, Read = o => o.HashSeed,
+        },
+
+        // --- LoRA (not supported yet) ---
+        new("lora-modules", FlagKind.JsonObjectList, Array.Empty<JsonObject>(), "static LoRA adapters, each JSON {\"name\",\"path\",\"base_model_name\"}") { DefaultText = "none" },
+        new("max-loras", FlagKind.Int, 1, "LoRA adapters loaded at the same time") { Check = IntAtLeast(1) },
+        new("max-cpu-loras", FlagKind.Int, 0, "LoRA adapters kept in CPU memory; 0 means max-loras") { Check = IntAtLeast(0) },
+
+        // --- latency model (not supported yet) ---
+        new("time-to-generate-image", FlagKind.Duration, TimeSpan.Zero, "delay to generate one image (omni)") { Check = NotNegative },
+        new("time-to-generate-image-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of time-to-generate-image") { Check = NotNegative },
+        new("kv-cache-transfer-latency", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time (P/D)") { Check = NotNegative },
+        new("kv-cache-transfer-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of kv-cache-transfer-latency") { Check = NotNegative },
+        new("prefill-overhead", FlagKind.Duration, TimeSpan.Zero, "constant prefill time of the per-token calculator") { Check = NotNegative },
+        new("prefill-time-per-token", FlagKind.Duration, TimeSpan.Zero, "prefill time per uncached prompt token") { Check = NotNegative },
+        new("prefill-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the prefill time") { Check = NotNegative },
+        new("kv-cache-transfer-time-per-token", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time per prompt token") { Check = NotNegative },
+        new("kv-cache-transfer-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the per-token KV transfer time") { Check = NotNegative },
+        new("time-factor-under-load", FlagKind.Double, 1d, "latency multiplier reached when all max-num-seqs slots are busy (>= 1)") { Check = DoubleAtLeast(1) },
+        new("latency-calculator", FlagKind.String, "", "TTFT model: '' (legacy), 'constant' or 'per-token'")
+        {
+            Check = v => (string)v is "" or "constant" or "per-token" ? null : $"must be 'constant' or 'per-token' (got '{v}')",
+        },
+
+        // --- tool calls (not supported yet) ---
+        new("max-tool-call-integer-param", FlagKind.Int, 100, "largest integer generated for tool-call arguments"),
+        new("min-tool-call-integer-param", FlagKind.Int, 0, "smallest integer generated for tool-call arguments"),
+        new("max-tool-call-number-param", FlagKind.Double, 100d, "largest number generated for tool-call arguments"),
+        new("min-tool-call-number-param", FlagKind.Double, 0d, "smallest number generated for tool-call arguments"),
+        new("max-tool-call-array-param-length", FlagKind.Int, 5, "longest array generated for tool-call arguments"),
+        new("min-tool-call-array-param-length", FlagKind.Int, 1, "shortest array generated for tool-call arguments") { Check = IntAtLeast(0) },
+        new("tool-call-not-required-param-probability", FlagKind.Int, 50, "% chance to include an optional tool-call parameter") { Check = IntBetween(0, 100) },
+        new("object-tool-call-not-required-field-probability", FlagKind.Int, 50, "% chance to include an optional object field") { Check = IntBetween(0, 100) },
+        new("tool-call-extra-call-probability", FlagKind.Int, 45, "% chance to add one more tool call") { Check = IntBetween(0, 100) },
+        new("skip-tool-validation", FlagKind.Bool, false, "skip validating tool schemas"),
+
+        // --- KV cache and events (not supported yet) ---
+        new("enable-kvcache", FlagKind.Bool, false, "simulate the KV cache and publish KV events (needs POD_IP)"),
+        new("kv-cache-size", FlagKind.Int, 1024, "KV cache capacity in blocks") { Check = IntAtLeast(0, "cannot be negative") },
+        new("block-size", FlagKind.Int, 16, "tokens per KV block (8, 16, 32, 64 or 128)")
+        {
+            Check = v => (int)v is 8 or 16 or 32 or 64 or 128 ? null : $"must be one of 8, 16, 32, 64, 128 (got {v})",
+        },
+        new("zmq-endpoint", FlagKind.String, "tcp://127.0.0.1:5557", "ZMQ endpoint the KV-event publisher dials; rank r uses port + r"),
+        new("event-batch-size", FlagKind.Int, 16, "KV events per ZMQ message") { Check = IntAtLeast(1) },
+        new("use-vllm-map-event-format", FlagKind.Bool, false, "encode KV events as msgpack maps instead of arrays"),
+        new("kv-events-replay-endpoint", FlagKind.String, "", "ZMQ ROUTER endpoint that replays stored KV event batches") { DefaultText = "none" },
+        new("kv-events-replay-queue-size", FlagKind.Int, 1024, "KV event batches kept for replay") { Check = IntAtLeast(1) },
+        new("global-cache-hit-threshold", FlagKind.Double, 0d, "default cache-hit threshold (0..1)") { Check = DoubleBetween(0, 1) },
+        new("data-parallel-rank", FlagKind.Int, -1, "serve only this data-parallel rank (0..7); -1 serves all")
+        {
+            Check = v => (int)v is >= -1 and <= 7 ? null : $"must be between 0 and 7, or -1 for all ranks (got {v})",
+        },
+
+        // --- dataset (not supported yet) ---
+        new("dataset-path", FlagKind.String, "", "SQLite dataset of canned responses (random mode)") { DefaultText = "none" },
+        new("dataset-url", FlagKind.String, "", "URL to download the dataset from when dataset-path is missing") { DefaultText = "none" },
+        new("dataset-in-memory", FlagKind.Bool, false, "load the dataset into memory"),
+        new("dataset-table-name", FlagKind.String, "llmd", "dataset table name"),
+
+        // --- failure types (not supported yet) ---
+        new("failure-types", FlagKind.StringList, Array.Empty<string>(), "injected failure types: " + string.Join(", ", FailureTypes))
+        {
+            DefaultText = "all",
+            Check = v => ((IReadOnlyList<string>)v).FirstOrDefault(t => !FailureTypes.Contains(t)) is { } bad
+                ? $"must be among {string.Join(", ", FailureTypes)} (got '{bad}')"
+                : null,
+        },
+
+        // --- TLS (not supported yet) ---
+        new("ssl-certfile", FlagKind.String, "", "TLS certificate file (PEM)") { DefaultText = "none" },
+        new("ssl-keyfile", FlagKind.String, "", "TLS private key file (PEM)") { DefaultText = "none" },
+        new("self-signed-certs", FlagKind.Bool, false, "serve HTTPS with a generated self-signed certificate"),
+
+        // --- misc (not supported yet) ---
+        new("startup-duration", FlagKind.Duration, TimeSpan.Zero, "/health/ready answers 503 until this time has passed") { Check = NotNegative },
+        new("enable-sleep-mode", FlagKind.Bool, false, "enable /sleep and /wake_up (with VLLM_SERVER_DEV_MODE=1)") { HasNoForm = true },
+        new("enable-request-id-headers", FlagKind.Bool, false, "echo x-request-id headers"),
+        new("log-http", FlagKind.Bool, false, "log every HTTP request and response"),
+        new("force-dummy-tokenizer", FlagKind.Bool, false, "never use a Hugging Face tokenizer"),
+        new("render-url", FlagKind.String, "localhost:8082", "render service used with Hugging Face tokenizers"),
+        new("render-timeout", FlagKind.Duration, TimeSpan.FromSeconds(30), "timeout of render calls") { Check = NotNegative },
+        new("mm-render-timeout", FlagKind.Duration, TimeSpan.FromSeconds(60), "timeout of multimodal render calls") { Check = NotNegative },
+        new("default-embedding-dimensions", FlagKind.Int, 384, "embedding size when the request gives none") { Check = IntAtLeast(1, "must be at least 1") },
+        new("max-request-body-size-mb", FlagKind.Int, 4, "largest accepted request body in MB (1..512)") { Check = IntBetween(1, 512) },
+        new("fake-metrics", FlagKind.JsonObject, null, "JSON object of fixed metric values that replace the real ones")
+        {
+            DefaultText = "none",
+            Check = v => HasNegativeNumber((JsonNode)v) ? "values cannot be negative" : null,
+        },
+        new("fake-metrics-refresh-interval", FlagKind.Duration, TimeSpan.FromMilliseconds(100), "how often fake metrics are republished")
+        {
+            Check = v => (TimeSpan)v <= TimeSpan.Zero ? $"must be positive (got {DurationText.Format((TimeSpan)v)})" : null,
+        },
+        new("omni", FlagKind.Bool, false, "simulate an omni (image-generating) model"),
+        new("mm-encoder-only", FlagKind.Bool, false, "run only the multimodal encoder") { HasNoForm = true },
+        new("image-emission-rate", FlagKind.Double, 0d, "% of omni responses that carry an image (0..100)") { Check = DoubleBetween(0, 100) },
+
+        // --- vLLM flags accepted and ignored (as llm-d-inference-sim does) ---
+        new("mm-processor-kwargs", FlagKind.String, "", "vLLM multimodal processor arguments") { Status = Ignored, DefaultText = "none" },
+        new("ec-transfer-config", FlagKind.String, "", "vLLM encoder-cache transfer configuration") { Status = Ignored, DefaultText = "none" },
+        new("enforce-eager", FlagKind.Bool, false, "vLLM eager mode") { Status = Ignored },
+        new("enable-prefix-caching", FlagKind.Bool, false, "vLLM prefix caching") { Status = Ignored, HasNoForm = true },
+        new("tensor-parallel-size", FlagKind.Int, 1, "vLLM tensor parallelism") { Status = Ignored },
+        new("v", FlagKind.Int, 2, "klog log verbosity") { Status = Ignored, CommandLineOnly = true },
+    ];
+
+    public static IReadOnlyDictionary<string, FlagDefinition> ByName { get; } =
+        All.ToDictionary(d => d.Name, StringComparer.Ordinal);
+
+    private static string? NullIfEmpty(object? v) => v is string { Length: > 0 } s ? s : null;
+
+    private static Func<object, string?> IntAtLeast(int min, string? rule = null) =>
+        v => (int)v < min ? $"{rule ?? $"cannot be less than {min}"} (got {v})" : null;
+
+    private static Func<object, string?> IntBetween(int min, int max) =>
+        v => (int)v < min || (int)v > max ? $"must be between {min} and {max} (got {v})" : null;
+
+    private static Func<object, string?> DoubleAtLeast(double min) =>
+        v => (double)v < min ? string.Create(CultureInfo.InvariantCulture, $"cannot be less than {min} (got {v})") : null;
+
+    private static Func<object, string?> DoubleBetween(double min, double max) =>
+        v => (double)v < min || (double)v > max
+            ? string.Create(CultureInfo.InvariantCulture, $"must be between {min} and {max} (got {v})")
+            : null;
+
+    private static string? NotNegative(object v) =>
+        (TimeSpan)v < TimeSpan.Zero ? $"cannot be negative (got {DurationText.Format((TimeSpan)v)})" : null;
+
+    private static Func<object, string?> OneOf(params string[] allowed) =>
+        v => allowed.Contains((string)v)
+            ? null
+            : $"must be {string.Join(" or ", allowed.Select(a => $"'{a}'"))} (got '{v}')";
+
+    private static bool HasNegativeNumber(JsonNode? node) => node switch
+    {
+        JsonObject obj => obj.Any(p => HasNegativeNumber(p.Value)),
+        JsonArray arr => arr.Any(HasNegativeNumber),
+        JsonValue val => val.GetValueKind() == System.Text.Json.JsonValueKind.Number
+            && double.TryParse(val.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d < 0,
+        _ => false,
+    };
+}
