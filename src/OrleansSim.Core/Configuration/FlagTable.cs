@@ -36,6 +36,16 @@ internal static class FlagTable
             Status = Supported, Check = IntBetween(1, 65535),
             Apply = (o, v) => o with { Port = (int)v! }, Read = o => o.Port,
         },
+        new("silo-port", FlagKind.Int, 11111, "Orleans silo-to-silo port")
+        {
+            Status = Supported, Check = IntBetween(1, 65535),
+            Apply = (o, v) => o with { SiloPort = (int)v! }, Read = o => o.SiloPort,
+        },
+        new("gateway-port", FlagKind.Int, 30000, "Orleans client gateway port")
+        {
+            Status = Supported, Check = IntBetween(1, 65535),
+            Apply = (o, v) => o with { GatewayPort = (int)v! }, Read = o => o.GatewayPort,
+        },
         new("model", FlagKind.String, "", "base model name")
         {
             Status = Supported, EnvVar = "SIM_MODEL", DefaultText = "none, required",

@@ -8,22 +8,28 @@ public static class CompletionsApi
 {
     public static IEndpointRouteBuilder MapCompletionsApi(this IEndpointRouteBuilder app)
     {
-        app.MapPost("/v1/chat/completions", (HttpContext context) => HandleAsync(context, EndpointKind.Chat))
+        app.MapPost("/v1/chat/completions", ChatAsync)
             .WithName("CreateChatCompletion")
-            .WithSummary("OpenAI chat completion (streaming with \"stream\": true)");
-        app.MapPost("/v1/completions", (HttpContext context) => HandleAsync(context, EndpointKind.Completion))
+            .WithSummary("OpenAI chat completion (SSE stream with \"stream\": true)")
+            .Accepts<System.Text.Json.JsonElement>("application/json");
+        app.MapPost("/v1/completions", CompletionAsync)
             .WithName("CreateCompletion")
-            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids");
+            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids")
+            .Accepts<System.Text.Json.JsonElement>("application/json");
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, EndpointKind kind)
+    private static Task ChatAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner) =>
+        HandleAsync(context, EndpointKind.Chat, parser, ranks, runner);
+
+    private static Task CompletionAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner) =>
+        HandleAsync(context, EndpointKind.Completion, parser, ranks, runner);
+
+    private static async Task HandleAsync(HttpContext context, EndpointKind kind, RequestParser parser, RankDirectory ranks, InferenceRunner runner)
     {
-        var services = context.RequestServices;
         var body = await RequestBody.ReadAsync(context);
         using var document = JsonFields.ParseBody(body);
-        var request = services.GetRequiredService<RequestParser>().Parse(kind, document.RootElement, RequestIdentity.Of(context));
-        var ranks = services.GetRequiredService<RankDirectory>();
-        await services.GetRequiredService<InferenceRunner>().RunAsync(context, ranks[ranks.RankOf(context)], request);
+        var request = parser.Parse(kind, document.RootElement, RequestIdentity.Of(context));
+        await runner.RunAsync(context, ranks[ranks.RankOf(context)], request);
     }
 }

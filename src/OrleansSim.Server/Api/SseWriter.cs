@@ -27,13 +27,14 @@ public sealed class SseWriter : IDisposable
     /// <summary>True once the status line and headers have gone out (errors must then be sent as events).</summary>
     public bool Started => _response.HasStarted;
 
-    /// <summary>Sends the 200 status and headers now, before the first event.</summary>
-    public Task StartAsync(CancellationToken cancellationToken)
+    /// <summary>Sends the 200 status and headers now, before the first event (clients see the stream open at once).</summary>
+    public async Task StartAsync(CancellationToken cancellationToken)
     {
         _response.StatusCode = StatusCodes.Status200OK;
         _response.ContentType = "text/event-stream; charset=utf-8";
         _response.Headers.CacheControl = "no-cache";
-        return _response.StartAsync(cancellationToken);
+        await _response.StartAsync(cancellationToken);
+        await FlushAsync(cancellationToken);
     }
 
     /// <summary>Gives a JSON writer for one event's payload; call <see cref="EndEvent"/> when written.</summary>

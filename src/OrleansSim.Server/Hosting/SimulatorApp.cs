@@ -14,7 +14,7 @@ public static class SimulatorApp
 
     public static async Task<int> RunAsync(string[] args)
     {
-        if (args.Any(a => a is "--help" or "-h"))
+        if (OptionsLoader.IsHelpRequested(args))
         {
             Console.Out.WriteLine("Usage: OrleansSim.Server --model <name> [flags]\n");
             Console.Out.WriteLine(OptionsLoader.HelpText());
@@ -35,6 +35,11 @@ public static class SimulatorApp
         }
 
         Console.Out.WriteLine(OptionsJson.Serialize(options));
+        if (FirstBusyPort(options) is { } busy)
+        {
+            Console.Error.WriteLine($"error: {busy}");
+            return StartupError;
+        }
 
         await using var app = SimulatorHost.Build(options, tokenizer);
         try
@@ -54,6 +59,26 @@ public static class SimulatorApp
 
         await app.WaitForShutdownAsync();
         return 0;
+    }
+
+    /// <summary>Checks every rank port before the silo starts, so a taken port fails fast with one line.</summary>
+    private static string? FirstBusyPort(SimulatorOptions options)
+    {
+        for (var rank = 0; rank < options.DataParallelSize; rank++)
+        {
+            var port = options.Port + rank;
+            try
+            {
+                using var probe = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Any, port);
+                probe.Start();
+            }
+            catch (System.Net.Sockets.SocketException)
+            {
+                return $"port {port} (--port {options.Port} + rank {rank}) is already in use";
+            }
+        }
+
+        return null;
     }
 
     private static string PortInUse(SimulatorOptions options, IOException ex)

@@ -28,7 +28,10 @@ public static class SimulatorHost
             o.IncludeScopes = true;
         });
         builder.Logging.SetMinimumLevel(LogLevel.Information);
-        builder.Logging.AddFilter("Orleans", LogLevel.Warning);
+        // "Orleans." with the dot: a bare "Orleans" prefix would also match this project's "OrleansSim.*" categories.
+        builder.Logging.AddFilter("Orleans.", LogLevel.Warning);
+        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // the ServerGC notes at every start
+        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported in one line by SimulatorApp
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         logging?.Invoke(builder.Logging);

@@ -1,3 +1,6 @@
+using Microsoft.AspNetCore.Builder;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Hosting;

@@ -2,7 +2,7 @@ using System.Globalization;
 using System.Text.Json;
 using OrleansSim.Server.Tests.Infrastructure;
 
-namespace OrleansSim.Server.Tests.Process;
+namespace OrleansSim.Server.Tests.Processes;
 
 /// <summary>The executable itself: configuration errors, startup output, ports, SIGTERM drain.</summary>
 public sealed class ProcessTests
@@ -64,6 +64,12 @@ public sealed class ProcessTests
         await using var process = SimProcess.Start(Args(port, "--data-parallel-size", "2"));
         await process.WaitUntilReadyAsync(port, TimeSpan.FromSeconds(60));
         await process.WaitUntilReadyAsync(port + 1, TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow.AddSeconds(10);
+        while (!process.Stdout.Contains($"port={port + 1}", StringComparison.Ordinal) && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(50);
+        }
+
         var stdout = process.Stdout;
         var jsonStart = stdout.IndexOf('{', StringComparison.Ordinal);
         var jsonEnd = stdout.IndexOf("\n}", StringComparison.Ordinal);
