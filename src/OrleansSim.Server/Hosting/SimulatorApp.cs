@@ -16,7 +16,6 @@ public static class SimulatorApp
     {
         if (OptionsLoader.IsHelpRequested(args))
         {
-            Console.Out.WriteLine("Usage: OrleansSim.Server --model <name> [flags]\n");
             Console.Out.WriteLine(OptionsLoader.HelpText());
             return 0;
         }

@@ -1,0 +1,36 @@
+#!/usr/bin/env bash
+# Runs every test of the solution on a fresh machine: installs what the tests need, builds in
+# Release, runs `dotnet test`, and ends with one line "N passed, N failed".
+set -uo pipefail
+cd "$(dirname "$0")"
+
+CONFIGURATION="${CONFIGURATION:-Release}"
+RESULTS="$(pwd)/TestResults"
+
+need_apt=()
+# Tools the black-box tests drive (listed here as features need them).
+for pair in ${OSIM_APT_TOOLS:-}; do
+  tool="${pair%%:*}"; pkg="${pair##*:}"
+  command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
+done
+if [ "${#need_apt[@]}" -gt 0 ]; then
+  echo "installing: ${need_apt[*]}"
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+rm -rf "$RESULTS"
+dotnet build OrleansSim.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
+dotnet test --solution OrleansSim.sln -c "$CONFIGURATION" --no-build --report-xunit-trx --results-directory "$RESULTS" "$@"
+status=$?
+
+passed=0; failed=0
+shopt -s nullglob
+for trx in "$RESULTS"/*.trx; do
+  counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
+  p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
+  passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
+done
+if [ "$status" -ne 0 ] && [ "$failed" -eq 0 ]; then failed=1; fi
+echo "$passed passed, $failed failed"
+[ "$status" -eq 0 ] && [ "$failed" -eq 0 ]
