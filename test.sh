@@ -7,9 +7,11 @@ cd "$(dirname "$0")"
 CONFIGURATION="${CONFIGURATION:-Release}"
 RESULTS="$(pwd)/TestResults"
 
+# Tools the black-box tests drive, as "command:debian-package", one per line.
+APT_TOOLS=(
+)
 need_apt=()
-# Tools the black-box tests drive (listed here as features need them).
-for pair in ${OSIM_APT_TOOLS:-}; do
+for pair in "${APT_TOOLS[@]}"; do
   tool="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
