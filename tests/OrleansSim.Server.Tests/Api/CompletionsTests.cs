@@ -105,3 +105,27 @@ public sealed class RandomModeTests(RandomHostFixture fixture) : IClassFixture<R
         Assert.True(others.Count > 1);
     }
 }
+
+public sealed class ServerSeedTests
+{
+    [Fact]
+    public async Task SameServerSeedAndRequestSequenceGiveTheSameOutputs()
+    {
+        async Task<List<string>> Run(long seed)
+        {
+            await using var host = await SimHost.StartAsync(o => o with { Mode = OrleansSim.Core.Configuration.SimulationMode.Random, Seed = seed });
+            var texts = new List<string>();
+            for (var i = 0; i < 4; i++)
+            {
+                var (_, body) = await host.Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":"go","max_tokens":30}""");
+                texts.Add(body.GetProperty("choices")[0].GetProperty("text").GetString()!);
+            }
+
+            return texts;
+        }
+
+        var first = await Run(1234);
+        Assert.Equal(first, await Run(1234));
+        Assert.NotEqual(first, await Run(99));
+    }
+}
