@@ -120,7 +120,10 @@ public sealed class KvBlockCacheTests
         var leases = new Dictionary<string, KvLease>();
         var prompts = new Dictionary<string, PromptBlocks>
         {
-            ["a"] = Prompt(100, 3), ["b"] = Prompt(200, 3), ["c"] = Prompt(300, 2), ["d"] = Prompt(400, 1),
+            ["a"] = Prompt(100, 3),
+            ["b"] = Prompt(200, 3),
+            ["c"] = Prompt(300, 2),
+            ["d"] = Prompt(400, 1),
         };
         var scheduler = new SlotScheduler<string>(4, 10, name =>
         {
