@@ -143,15 +143,34 @@ internal static class FlagTable
         new("time-to-generate-image-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of time-to-generate-image") { Check = NotNegative },
         new("kv-cache-transfer-latency", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time (P/D)") { Check = NotNegative },
         new("kv-cache-transfer-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of kv-cache-transfer-latency") { Check = NotNegative },
-        new("prefill-overhead", FlagKind.Duration, TimeSpan.Zero, "constant prefill time of the per-token calculator") { Check = NotNegative },
-        new("prefill-time-per-token", FlagKind.Duration, TimeSpan.Zero, "prefill time per uncached prompt token") { Check = NotNegative },
-        new("prefill-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the prefill time") { Check = NotNegative },
+        new("prefill-overhead", FlagKind.Duration, TimeSpan.Zero, "constant prefill time of the per-token calculator")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { PrefillOverhead = (TimeSpan)v! }, Read = o => o.PrefillOverhead,
+        },
+        new("prefill-time-per-token", FlagKind.Duration, TimeSpan.Zero, "prefill time per uncached prompt token")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { PrefillTimePerToken = (TimeSpan)v! }, Read = o => o.PrefillTimePerToken,
+        },
+        new("prefill-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the prefill time")
+        {
+            Status = Supported, Check = NotNegative,
+            Apply = (o, v) => o with { PrefillTimeStdDev = (TimeSpan)v! }, Read = o => o.PrefillTimeStdDev,
+        },
         new("kv-cache-transfer-time-per-token", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time per prompt token") { Check = NotNegative },
         new("kv-cache-transfer-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the per-token KV transfer time") { Check = NotNegative },
-        new("time-factor-under-load", FlagKind.Double, 1d, "latency multiplier reached when all max-num-seqs slots are busy (>= 1)") { Check = DoubleAtLeast(1) },
+        new("time-factor-under-load", FlagKind.Double, 1d, "latency multiplier reached when all max-num-seqs slots are busy (>= 1)")
+        {
+            Status = Supported, Check = DoubleAtLeast(1),
+            Apply = (o, v) => o with { TimeFactorUnderLoad = (double)v! }, Read = o => o.TimeFactorUnderLoad,
+        },
         new("latency-calculator", FlagKind.String, "", "TTFT model: '' (legacy), 'constant' or 'per-token'")
         {
+            Status = Supported,
             Check = v => (string)v is "" or "constant" or "per-token" ? null : $"must be 'constant' or 'per-token' (got '{v}')",
+            Apply = (o, v) => o with { LatencyCalculator = (string)v! },
+            Read = o => o.LatencyCalculator,
         },
 
         // --- tool calls (not supported yet) ---
@@ -166,18 +185,60 @@ internal static class FlagTable
         new("tool-call-extra-call-probability", FlagKind.Int, 45, "% chance to add one more tool call") { Check = IntBetween(0, 100) },
         new("skip-tool-validation", FlagKind.Bool, false, "skip validating tool schemas"),
 
-        // --- KV cache and events (not supported yet) ---
-        new("enable-kvcache", FlagKind.Bool, false, "simulate the KV cache and publish KV events (needs POD_IP)"),
-        new("kv-cache-size", FlagKind.Int, 1024, "KV cache capacity in blocks") { Check = IntAtLeast(0, "cannot be negative") },
+        // --- KV cache and events ---
+        new("enable-kvcache", FlagKind.Bool, false, "simulate the KV cache (prefix hits, capacity waits) and publish KV events")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { EnableKvCache = (bool)v! }, Read = o => o.EnableKvCache,
+        },
+        new("kv-cache-size", FlagKind.Int, 1024, "KV cache capacity in blocks, per rank")
+        {
+            Status = Supported, Check = IntAtLeast(0, "cannot be negative"),
+            Apply = (o, v) => o with { KvCacheSize = (int)v! }, Read = o => o.KvCacheSize,
+        },
         new("block-size", FlagKind.Int, 16, "tokens per KV block (8, 16, 32, 64 or 128)")
         {
+            Status = Supported,
             Check = v => (int)v is 8 or 16 or 32 or 64 or 128 ? null : $"must be one of 8, 16, 32, 64, 128 (got {v})",
+            Apply = (o, v) => o with { BlockSize = (int)v! }, Read = o => o.BlockSize,
         },
-        new("zmq-endpoint", FlagKind.String, "tcp://127.0.0.1:5557", "ZMQ endpoint the KV-event publisher dials; rank r uses port + r"),
-        new("event-batch-size", FlagKind.Int, 16, "KV events per ZMQ message") { Check = IntAtLeast(1) },
-        new("use-vllm-map-event-format", FlagKind.Bool, false, "encode KV events as msgpack maps instead of arrays"),
-        new("kv-events-replay-endpoint", FlagKind.String, "", "ZMQ ROUTER endpoint that replays stored KV event batches") { DefaultText = "none" },
-        new("kv-events-replay-queue-size", FlagKind.Int, 1024, "KV event batches kept for replay") { Check = IntAtLeast(1) },
+        new("zmq-endpoint", FlagKind.String, "tcp://127.0.0.1:5557", "ZMQ endpoint the KV-event PUB socket connects to (binds with --zmq-bind); rank r uses port + r; empty disables publishing")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ZmqEndpoint = (string)v! }, Read = o => o.ZmqEndpoint,
+        },
+        new("zmq-bind", FlagKind.Bool, false, "bind the KV-event PUB socket instead of connecting (vLLM's default mode) (OrleansSim)")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ZmqBind = (bool)v! }, Read = o => o.ZmqBind,
+        },
+        new("event-batch-size", FlagKind.Int, 16, "KV events per ZMQ message (a partial batch is sent after 1s)")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { EventBatchSize = (int)v! }, Read = o => o.EventBatchSize,
+        },
+        new("kv-events-format", FlagKind.String, "array", "KV event encoding: 'array' (vLLM msgspec array_like) or 'map' (type-tagged maps) (OrleansSim)")
+        {
+            Status = Supported, Check = OneOf("array", "map"),
+            Apply = (o, v) => (string)v! == "map" ? o with { KvEventsMapFormat = true } : o,
+            Read = o => o.KvEventsMapFormat ? "map" : "array",
+        },
+        new("use-vllm-map-event-format", FlagKind.Bool, false, "same as --kv-events-format map (llm-d-inference-sim's spelling)")
+        {
+            Status = Supported,
+            Apply = (o, v) => (bool)v! ? o with { KvEventsMapFormat = true } : o,
+            Read = o => o.KvEventsMapFormat,
+        },
+        new("kv-events-replay-endpoint", FlagKind.String, "", "ZMQ ROUTER endpoint that replays retained KV event batches; rank r uses port + r")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { KvEventsReplayEndpoint = NullIfEmpty(v) }, Read = o => o.KvEventsReplayEndpoint,
+        },
+        new("kv-events-replay-queue-size", FlagKind.Int, 1024, "KV event batches kept for replay, per rank")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { KvEventsReplayQueueSize = (int)v! }, Read = o => o.KvEventsReplayQueueSize,
+        },
         new("global-cache-hit-threshold", FlagKind.Double, 0d, "default cache-hit threshold (0..1)") { Check = DoubleBetween(0, 1) },
         new("data-parallel-rank", FlagKind.Int, -1, "serve only this data-parallel rank (0..7); -1 serves all")
         {

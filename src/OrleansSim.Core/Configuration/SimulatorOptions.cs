@@ -43,6 +43,28 @@ public sealed record SimulatorOptions
     public TimeSpan InterTokenLatency { get; init; }
     public TimeSpan InterTokenLatencyStdDev { get; init; }
 
+    // --- latency model (llm-d-inference-sim's calculators) ---
+    public TimeSpan PrefillOverhead { get; init; }
+    public TimeSpan PrefillTimePerToken { get; init; }
+    public TimeSpan PrefillTimeStdDev { get; init; }
+    public double TimeFactorUnderLoad { get; init; } = 1;
+    /// <summary>"" (legacy: per-token when TTFT is 0), "constant" or "per-token".</summary>
+    public string LatencyCalculator { get; init; } = "";
+
+    // --- KV cache and KV events ---
+    public bool EnableKvCache { get; init; }
+    public int KvCacheSize { get; init; } = 1024;
+    public int BlockSize { get; init; } = 16;
+    /// <summary>PUB endpoint (rank r: port + r); empty = no publishing.</summary>
+    public string ZmqEndpoint { get; init; } = "tcp://127.0.0.1:5557";
+    /// <summary>Bind the PUB socket instead of connecting to the indexer's bound SUB.</summary>
+    public bool ZmqBind { get; init; }
+    public int EventBatchSize { get; init; } = 16;
+    /// <summary>Events as type-tagged msgpack maps instead of vLLM's positional arrays.</summary>
+    public bool KvEventsMapFormat { get; init; }
+    public string? KvEventsReplayEndpoint { get; init; }
+    public int KvEventsReplayQueueSize { get; init; } = 1024;
+
     // --- failure injection (validated; behaviour arrives with the chaos issue) ---
     public double FailureInjectionRate { get; init; }
 

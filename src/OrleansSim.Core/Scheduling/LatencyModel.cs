@@ -7,18 +7,57 @@ namespace OrleansSim.Core.Scheduling;
 /// inter-token latency, each with optional gaussian jitter (<c>--*-std-dev</c>), clamped as
 /// llm-d-inference-sim does to [0.3, 1.7] × the mean so a draw never goes negative.
 /// </summary>
+/// <remarks>
+/// <para>TTFT follows llm-d-inference-sim's <c>--latency-calculator</c>: <c>constant</c> uses
+/// <c>--time-to-first-token</c>; <c>per-token</c> uses <c>--prefill-overhead</c> + (prompt − cached tokens) ×
+/// <c>--prefill-time-per-token</c> (jitter <c>--prefill-time-std-dev</c>); the legacy <c>""</c> is constant when
+/// the TTFT or its std-dev is set, else per-token.</para>
+/// <para>Load: TTFT, prefill and ITL means are multiplied by
+/// <c>1 + (time-factor-under-load − 1) × (running − 1) / (max-num-seqs − 1)</c> (1 when max-num-seqs is 1),
+/// where running counts the request itself.</para>
+/// </remarks>
 public sealed class LatencyModel(SimulatorOptions options)
 {
-    public TimeSpan NextTimeToFirstToken(Random random) =>
-        Jitter(options.TimeToFirstToken, options.TimeToFirstTokenStdDev, random);
+    private readonly bool _perToken = options.LatencyCalculator switch
+    {
+        "per-token" => true,
+        "constant" => false,
+        _ => options.TimeToFirstToken == TimeSpan.Zero && options.TimeToFirstTokenStdDev == TimeSpan.Zero,
+    };
 
-    public TimeSpan NextInterTokenLatency(Random random) =>
-        Jitter(options.InterTokenLatency, options.InterTokenLatencyStdDev, random);
+    public TimeSpan NextTimeToFirstToken(Random random) => NextTimeToFirstToken(random, 0, 0, 1);
+
+    /// <summary>TTFT for a prompt of <paramref name="promptTokens"/> of which <paramref name="cachedTokens"/> hit the prefix cache.</summary>
+    public TimeSpan NextTimeToFirstToken(Random random, int promptTokens, int cachedTokens, int running)
+    {
+        var load = LoadFactor(running);
+        if (!_perToken)
+        {
+            return Jitter(Scale(options.TimeToFirstToken, load), options.TimeToFirstTokenStdDev, random);
+        }
+
+        var prefill = Scale(options.PrefillOverhead, load)
+            + (Scale(options.PrefillTimePerToken, load) * Math.Max(0, promptTokens - cachedTokens));
+        return Jitter(prefill, options.PrefillTimeStdDev, random);
+    }
+
+    public TimeSpan NextInterTokenLatency(Random random) => NextInterTokenLatency(random, 1);
+
+    /// <summary>One inter-token gap; <paramref name="loadFactor"/> is <see cref="LoadFactor"/> at admission.</summary>
+    public TimeSpan NextInterTokenLatency(Random random, double loadFactor) =>
+        Jitter(Scale(options.InterTokenLatency, loadFactor), options.InterTokenLatencyStdDev, random);
 
     /// <summary>Mean inter-token latency (used to plan non-streaming replies).</summary>
     public TimeSpan InterTokenLatency => options.InterTokenLatency;
 
     public bool HasInterTokenJitter => options.InterTokenLatencyStdDev > TimeSpan.Zero;
+
+    /// <summary>The latency multiplier with <paramref name="running"/> requests holding slots (this one included).</summary>
+    public double LoadFactor(int running) =>
+        options.MaxNumSeqs <= 1 ? 1.0 : 1 + ((options.TimeFactorUnderLoad - 1) * Math.Max(0, running - 1) / (options.MaxNumSeqs - 1));
+
+    private static TimeSpan Scale(TimeSpan value, double factor) =>
+        factor == 1.0 ? value : TimeSpan.FromTicks((long)(value.Ticks * factor));
 
     internal static TimeSpan Jitter(TimeSpan mean, TimeSpan stdDev, Random random)
     {

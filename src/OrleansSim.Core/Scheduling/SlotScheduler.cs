@@ -21,9 +21,18 @@ public sealed class SlotScheduler<T>
 {
     private readonly LinkedList<T> _waiting = new();
     private readonly Dictionary<T, LinkedListNode<T>> _index = new(ReferenceEqualityComparer.Instance);
+    private readonly Func<T, bool>? _tryStart;
 
-    public SlotScheduler(int slots, int maxWaiting)
+    /// <param name="slots">Requests that may run at once.</param>
+    /// <param name="maxWaiting">Requests that may wait.</param>
+    /// <param name="tryStart">
+    /// Optional gate for a second resource (KV blocks): called when an item is about to take a free slot; it
+    /// acquires what the item needs and returns true, or returns false and the item (and everyone behind it,
+    /// FIFO) keeps waiting until <see cref="Release"/> or <see cref="PromoteWaiting"/>.
+    /// </param>
+    public SlotScheduler(int slots, int maxWaiting, Func<T, bool>? tryStart = null)
     {
+        _tryStart = tryStart;
         ArgumentOutOfRangeException.ThrowIfLessThan(slots, 1);
         ArgumentOutOfRangeException.ThrowIfNegative(maxWaiting);
         Slots = slots;
@@ -43,7 +52,7 @@ public sealed class SlotScheduler<T>
     /// <summary>Takes a free slot for <paramref name="item"/>, or queues it, or refuses it when the queue is full.</summary>
     public AdmitOutcome TryAdmit(T item)
     {
-        if (Running < Slots && _waiting.Count == 0)
+        if (Running < Slots && _waiting.Count == 0 && (_tryStart?.Invoke(item) ?? true))
         {
             Running++;
             return AdmitOutcome.Running;
@@ -85,9 +94,15 @@ public sealed class SlotScheduler<T>
         return PromoteNext();
     }
 
+    /// <summary>
+    /// Starts the next waiter if a slot is free and the <c>tryStart</c> gate lets it (call again until null
+    /// after the gated resource was freed).
+    /// </summary>
+    public T? PromoteWaiting() => PromoteNext();
+
     private T? PromoteNext()
     {
-        if (Running >= Slots || _waiting.First is not { } first)
+        if (Running >= Slots || _waiting.First is not { } first || !(_tryStart?.Invoke(first.Value) ?? true))
         {
             return null;
         }

@@ -3,10 +3,15 @@ namespace OrleansSim.Grains.Ranks;
 /// <summary>What the front-end tells its rank when a request arrives (one call per request).</summary>
 /// <param name="RequestId">The request id (x-request-id or generated).</param>
 /// <param name="Seed">The request's own <c>seed</c>, when it gave one.</param>
+/// <param name="PromptTokenIds">Token ids of each prompt (chat: the rendered template), for the KV cache and the per-token latency model.</param>
 [GenerateSerializer, Immutable]
 public sealed record AdmitRequest(
     [property: Id(0)] string RequestId,
-    [property: Id(1)] long? Seed);
+    [property: Id(1)] long? Seed,
+    [property: Id(20), Immutable] int[][]? PromptTokenIds = null)
+{
+    public int PromptTokens => PromptTokenIds?.Sum(p => p.Length) ?? 0;
+}
 
 public enum AdmitStatus
 {
@@ -14,11 +19,15 @@ public enum AdmitStatus
     Admitted,
     /// <summary>The wait queue is full: answer 429.</summary>
     QueueFull,
+    /// <summary>The prompt needs more KV blocks than the rank's whole cache (<c>--kv-cache-size</c>) holds.</summary>
+    KvCacheTooSmall,
 }
 
 /// <summary>
 /// The rank's plan for an admitted request: the seed its output is drawn from, the time to first
 /// token the latency model chose, how long it waited for its slot, and the ticket that releases it.
+/// <paramref name="CachedTokens"/> are the prompt tokens that hit the prefix cache; the front-end scales every
+/// inter-token gap by <paramref name="InterTokenLatencyFactor"/> (the load factor at admission).
 /// </summary>
 [GenerateSerializer, Immutable]
 public sealed record AdmitResult(
@@ -26,12 +35,20 @@ public sealed record AdmitResult(
     [property: Id(1)] long Seed,
     [property: Id(2)] TimeSpan TimeToFirstToken,
     [property: Id(3)] TimeSpan QueueTime,
-    [property: Id(4)] long Ticket)
+    [property: Id(4)] long Ticket,
+    [property: Id(20)] int CachedTokens = 0,
+    [property: Id(21)] double InterTokenLatencyFactor = 1.0)
 {
     public static readonly AdmitResult QueueFull = new(AdmitStatus.QueueFull, 0, TimeSpan.Zero, TimeSpan.Zero, 0);
+
+    public static readonly AdmitResult KvCacheTooSmall = new(AdmitStatus.KvCacheTooSmall, 0, TimeSpan.Zero, TimeSpan.Zero, 0);
 }
 
-/// <summary>A rank's live state, for /cluster and tests.</summary>
+/// <summary>
+/// A rank's live state, for /cluster, metrics and tests. KV fields (zero without <c>--enable-kvcache</c>): blocks
+/// pinned by running requests and the capacity (vLLM's <c>kv_cache_usage_perc</c> is their ratio), and the
+/// cumulative prompt tokens looked up in / found in the prefix cache (<c>prefix_cache_queries</c>/<c>hits</c>).
+/// </summary>
 [GenerateSerializer, Immutable]
 public sealed record RankStatus(
     [property: Id(0)] string Pod,
@@ -40,4 +57,8 @@ public sealed record RankStatus(
     [property: Id(3)] int Waiting,
     [property: Id(4)] int MaxNumSeqs,
     [property: Id(5)] long Admitted,
-    [property: Id(6)] long Completed);
+    [property: Id(6)] long Completed,
+    [property: Id(20)] int KvBlocksUsed = 0,
+    [property: Id(21)] int KvBlocksTotal = 0,
+    [property: Id(22)] long PrefixCacheQueriedTokens = 0,
+    [property: Id(23)] long PrefixCacheHitTokens = 0);

@@ -2,9 +2,11 @@ using System.Net;
 using Orleans.Configuration;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
+using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Inference;
+using OrleansSim.Server.KvEvents;
 
 namespace OrleansSim.Server.Hosting;
 
@@ -71,6 +73,13 @@ public static class SimulatorHost
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddOpenApi();
+        if (options.EnableKvCache)
+        {
+            builder.Services.AddSingleton<KvEventPublisher>();
+            builder.Services.AddSingleton<IKvEventSink>(sp => sp.GetRequiredService<KvEventPublisher>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<KvEventPublisher>());
+        }
+
 
         var app = builder.Build();
         app.UseMiddleware<SimulatorMiddleware>();

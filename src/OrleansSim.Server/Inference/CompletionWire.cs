@@ -7,6 +7,9 @@ namespace OrleansSim.Server.Inference;
 public readonly record struct Usage(int PromptTokens, int CompletionTokens)
 {
     public int TotalTokens => PromptTokens + CompletionTokens;
+
+    /// <summary>Prompt tokens served from the prefix cache; null (no details) without <c>--enable-kvcache</c>.</summary>
+    public int? CachedTokens { get; init; }
 }
 
 /// <summary>
@@ -142,7 +145,16 @@ public static class CompletionWire
         w.WriteNumber("prompt_tokens", usage.PromptTokens);
         w.WriteNumber("total_tokens", usage.TotalTokens);
         w.WriteNumber("completion_tokens", usage.CompletionTokens);
-        w.WriteNull("prompt_tokens_details");
+        if (usage.CachedTokens is { } cached)
+        {
+            w.WriteStartObject("prompt_tokens_details");
+            w.WriteNumber("cached_tokens", cached);
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull("prompt_tokens_details");
+        }
         w.WriteEndObject();
     }
 }

@@ -8,8 +8,11 @@ public enum EndpointKind
     Completion,
 }
 
-/// <summary>One prompt of a request: what echo mode repeats and how many tokens it holds.</summary>
-public sealed record PromptInput(string EchoText, int PromptTokens);
+/// <summary>One prompt of a request: what echo mode repeats and its token ids (encoded once, by the parser).</summary>
+public sealed record PromptInput(string EchoText, int[] TokenIds)
+{
+    public int PromptTokens => TokenIds.Length;
+}
 
 /// <summary>
 /// A validated chat or text completion request, reduced to what the simulator acts on. Built by

@@ -23,7 +23,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         AdmitResult plan;
         try
         {
-            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed), aborted);
+            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]), aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -35,6 +35,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             throw new ApiException(StatusCodes.Status429TooManyRequests, "Failed to enqueue request, waiting requests queue is full.");
         }
 
+        if (plan.Status == AdmitStatus.KvCacheTooSmall)
+        {
+            throw new ApiException(StatusCodes.Status500InternalServerError, "the kv cache does not have sufficient capacity to store this request");
+        }
+
+        int? cached = options.EnableKvCache ? plan.CachedTokens : null;
+
         var slotHeldAt = time.GetTimestamp();
         try
         {
@@ -42,16 +49,16 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             var choices = Generate(request, random);
             // At least one step: even an empty output is answered after the time to first token.
             var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
-            var offsets = TokenOffsets(plan.TimeToFirstToken, steps, random);
+            var offsets = TokenOffsets(plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random);
             var created = time.GetUtcNow().ToUnixTimeSeconds();
             if (request.Stream)
             {
-                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, aborted);
+                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, cached, aborted);
             }
             else
             {
                 await WaitUntilAsync(slotHeldAt, offsets[^1], aborted);
-                await WriteResponseAsync(context, request, choices, created, aborted);
+                await WriteResponseAsync(context, request, choices, created, cached, aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -85,7 +92,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
     }
 
     /// <summary>When token k is due, measured from the moment the slot was held: TTFT, then one ITL per token.</summary>
-    private TimeSpan[] TokenOffsets(TimeSpan ttft, int tokens, Random random)
+    private TimeSpan[] TokenOffsets(TimeSpan ttft, double itlFactor, int tokens, Random random)
     {
         var offsets = new TimeSpan[tokens];
         var at = ttft;
@@ -93,7 +100,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         {
             if (k > 0)
             {
-                at += _latency.NextInterTokenLatency(random);
+                at += _latency.NextInterTokenLatency(random, itlFactor);
             }
 
             offsets[k] = at;
@@ -102,7 +109,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         return offsets;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, int? cached, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
@@ -114,7 +121,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         }
 
         Usage? Continuous(int c, int produced) =>
-            request.ContinuousUsageStats ? new Usage(promptTokensOf[c], produced) : null;
+            request.ContinuousUsageStats ? new Usage(promptTokensOf[c], produced) { CachedTokens = cached } : null;
 
         try
         {
@@ -149,7 +156,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
             if (request.IncludeUsage)
             {
-                CompletionWire.WriteUsageChunk(sse.BeginEvent(), request, created, UsageOf(request, choices));
+                CompletionWire.WriteUsageChunk(sse.BeginEvent(), request, created, UsageOf(request, choices, cached));
                 sse.EndEvent();
             }
         }
@@ -164,12 +171,12 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         await sse.FlushAsync(aborted);
     }
 
-    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, CancellationToken aborted)
+    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, CancellationToken aborted)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices));
+            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices, cached));
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;
@@ -178,8 +185,8 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, aborted);
     }
 
-    private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices) =>
-        new(request.PromptTokens, choices.Sum(c => c.Tokens.Count));
+    private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices, int? cached) =>
+        new(request.PromptTokens, choices.Sum(c => c.Tokens.Count)) { CachedTokens = cached };
 
     private Task WaitUntilAsync(long start, TimeSpan offset, CancellationToken cancellationToken)
     {

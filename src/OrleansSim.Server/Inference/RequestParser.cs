@@ -122,7 +122,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
     {
         var rendered = ReadMessages(body);
         var lastUser = rendered.LastOrDefault(m => m.Role == "user") ?? rendered[^1];
-        return new PromptInput(lastUser.Content, tokenizer.CountTokens(tokenizer.RenderChat(rendered)));
+        return new PromptInput(lastUser.Content, [.. tokenizer.Encode(tokenizer.RenderChat(rendered))]);
     }
 
     /// <summary>Reads and validates <c>messages</c> (content as a string or a list of text parts).</summary>
@@ -237,7 +237,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             throw ApiException.BadRequest("'prompt' must not be an empty string.", "prompt");
         }
 
-        return new PromptInput(text, tokenizer.CountTokens(text));
+        return new PromptInput(text, [.. tokenizer.Encode(text)]);
     }
 
     private PromptInput TokenPrompt(JsonElement ids)
@@ -259,7 +259,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             tokens[i++] = value;
         }
 
-        return new PromptInput(DecodeForEcho(tokens), tokens.Length);
+        return new PromptInput(DecodeForEcho(tokens), tokens);
     }
 
     private string DecodeForEcho(int[] tokens)

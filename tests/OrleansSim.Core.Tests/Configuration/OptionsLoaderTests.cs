@@ -453,8 +453,6 @@ public sealed class OptionsLoaderTests : IDisposable
     // ---------- not supported yet ----------
 
     [Theory]
-    [InlineData("--enable-kvcache")]
-    [InlineData("--enable-kvcache=false")]
     [InlineData("--max-loras", "2")]
     [InlineData("--lora-modules", "{\"name\":\"l\",\"path\":\"/p\"}")]
     [InlineData("--failure-types", "rate_limit", "server_error")]
@@ -462,7 +460,6 @@ public sealed class OptionsLoaderTests : IDisposable
     [InlineData("--startup-duration", "1s")]
     [InlineData("--no-enable-sleep-mode")]
     [InlineData("--fake-metrics", "{\"running-requests\":3}")]
-    [InlineData("--time-factor-under-load", "2")]
     public void NotSupportedYetOnCommandLine(params string[] args)
     {
         OptionsException e = Fails(["--model", "m", .. args]);
@@ -470,10 +467,27 @@ public sealed class OptionsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void KvCacheAndLatencyFlags()
+    {
+        string path = WriteYaml("model: m\nenable-kvcache: true\nblock-size: 32\nkv-cache-size: 100\nzmq-endpoint: tcp://10.0.0.1:6000\n");
+        SimulatorOptions o = Load("--config", path, "--zmq-bind", "--event-batch-size", "4", "--kv-events-replay-endpoint", "tcp://*:6100",
+            "--kv-events-replay-queue-size", "8", "--latency-calculator", "per-token", "--prefill-overhead", "5ms",
+            "--prefill-time-per-token", "1ms", "--prefill-time-std-dev", "1ms", "--time-factor-under-load", "2.5");
+        Assert.True(o.EnableKvCache);
+        Assert.Equal((32, 100, "tcp://10.0.0.1:6000", true, 4), (o.BlockSize, o.KvCacheSize, o.ZmqEndpoint, o.ZmqBind, o.EventBatchSize));
+        Assert.Equal(("tcp://*:6100", 8), (o.KvEventsReplayEndpoint, o.KvEventsReplayQueueSize));
+        Assert.Equal(("per-token", TimeSpan.FromMilliseconds(5), TimeSpan.FromMilliseconds(1), 2.5), (o.LatencyCalculator, o.PrefillOverhead, o.PrefillTimePerToken, o.TimeFactorUnderLoad));
+        Assert.False(o.KvEventsMapFormat);
+        Assert.True(Load("--model", "m", "--kv-events-format", "map").KvEventsMapFormat);
+        Assert.True(Load("--model", "m", "--use-vllm-map-event-format").KvEventsMapFormat);
+        Assert.Equal("--kv-events-format must be 'array' or 'map' (got 'json')", Fails("--model", "m", "--kv-events-format", "json").Message);
+    }
+
+    [Fact]
     public void NotSupportedYetInYaml()
     {
-        string path = WriteYaml("model: m\nblock-size: 32\n");
-        Assert.Equal("--block-size is not supported yet", Fails("--config", path).Message);
+        string path = WriteYaml("model: m\nglobal-cache-hit-threshold: 0.5\n");
+        Assert.Equal("--global-cache-hit-threshold is not supported yet", Fails("--config", path).Message);
 
         path = WriteYaml("model: m\nlora-modules:\n  - name: l\n    path: /p\n");
         Assert.Equal("--lora-modules is not supported yet", Fails("--config", path).Message);

@@ -6,6 +6,54 @@ namespace OrleansSim.Core.Tests.Scheduling;
 
 public sealed class LatencyModelTests
 {
+    private static readonly Random Rng = new(1);
+
+    private static SimulatorOptions Options(string calculator = "") => new()
+    {
+        Model = "m",
+        MaxNumSeqs = 5,
+        TimeToFirstToken = TimeSpan.FromMilliseconds(100),
+        InterTokenLatency = TimeSpan.FromMilliseconds(10),
+        PrefillOverhead = TimeSpan.FromMilliseconds(20),
+        PrefillTimePerToken = TimeSpan.FromMilliseconds(2),
+        TimeFactorUnderLoad = 3,
+        LatencyCalculator = calculator,
+    };
+
+    [Fact]
+    public void PerTokenCountsOnlyUncachedPromptTokens()
+    {
+        var model = new LatencyModel(Options("per-token"));
+        Assert.Equal(TimeSpan.FromMilliseconds(20 + (100 * 2)), model.NextTimeToFirstToken(Rng, 100, 0, 1));
+        Assert.Equal(TimeSpan.FromMilliseconds(20 + (4 * 2)), model.NextTimeToFirstToken(Rng, 100, 96, 1));
+    }
+
+    [Fact]
+    public void ConstantIgnoresThePromptAndLegacyPicksByTtft()
+    {
+        Assert.Equal(TimeSpan.FromMilliseconds(100), new LatencyModel(Options("constant")).NextTimeToFirstToken(Rng, 1000, 0, 1));
+        Assert.Equal(TimeSpan.FromMilliseconds(100), new LatencyModel(Options()).NextTimeToFirstToken(Rng, 1000, 0, 1));
+        var legacyPerToken = new LatencyModel(Options() with { TimeToFirstToken = TimeSpan.Zero });
+        Assert.Equal(TimeSpan.FromMilliseconds(20 + 20), legacyPerToken.NextTimeToFirstToken(Rng, 10, 0, 1));
+    }
+
+    [Fact]
+    public void LoadScalesLinearlyFromOneRequestToMaxNumSeqs()
+    {
+        var model = new LatencyModel(Options("constant"));
+        Assert.Equal(1.0, model.LoadFactor(1));
+        Assert.Equal(2.0, model.LoadFactor(3));
+        Assert.Equal(3.0, model.LoadFactor(5));
+        Assert.Equal(TimeSpan.FromMilliseconds(300), model.NextTimeToFirstToken(Rng, 0, 0, 5));
+        Assert.Equal(TimeSpan.FromMilliseconds(20), model.NextInterTokenLatency(Rng, model.LoadFactor(3)));
+        var perToken = new LatencyModel(Options("per-token"));
+        Assert.Equal(TimeSpan.FromMilliseconds((20 + (10 * 2)) * 2), perToken.NextTimeToFirstToken(Rng, 10, 0, 3));
+        Assert.Equal(1.0, new LatencyModel(Options() with { MaxNumSeqs = 1 }).LoadFactor(1));
+    }
+}
+
+public sealed class LatencyJitterTests
+{
     [Fact]
     public void WithoutStdDevTheMeanIsReturnedExactly()
     {
