@@ -1,9 +1,9 @@
 using System.Net;
-using Orleans.Configuration;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
 
 namespace OrleansSim.Server.Hosting;
@@ -51,15 +51,7 @@ public static class SimulatorHost
             o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5);
         });
 
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = "orleanssim";
-                o.ServiceId = "orleanssim";
-            });
-        });
+        builder.UseOrleans(silo => silo.ConfigureSimulatorSilo(options));
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(tokenizer);
@@ -76,6 +68,7 @@ public static class SimulatorHost
         app.UseMiddleware<SimulatorMiddleware>();
         app.MapCompletionsApi();
         app.MapServerApi();
+        app.MapClusterApi();
         app.MapOpenApi();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
 
