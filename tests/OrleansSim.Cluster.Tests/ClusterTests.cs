@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text;
 using System.Text.Json;
 using OrleansSim.Cluster.Tests.Infrastructure;
@@ -75,7 +74,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
     public async Task CtlStatusPrintsEveryPodAndRank()
     {
         await cluster.WaitForViewAsync(cluster.Pods[0], v => ThreePodCluster.HasReadyPods(v, All), Converge);
-        var (exit, stdout, stderr) = await RunCtlAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
+        var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal($"cluster {ThreePodCluster.ClusterId}: 3 pods, 6 ranks", lines[0]);
@@ -95,7 +94,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
     [Fact]
     public async Task CtlFailsInOneLineForAnUnknownCluster()
     {
-        var (exit, _, stderr) = await RunCtlAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", "no-such-cluster", "--connect-timeout", "2");
+        var (exit, _, stderr) = await CtlProcess.RunAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", "no-such-cluster", "--connect-timeout", "2");
         Assert.Equal(1, exit);
         Assert.StartsWith("error: no gateway of cluster 'no-such-cluster'", stderr.Trim(), StringComparison.Ordinal);
     }
@@ -154,21 +153,4 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
         view.GetProperty("pods").EnumerateArray()
             .SelectMany(p => p.GetProperty("ranks").EnumerateArray())
             .ToDictionary(r => $"{r.GetProperty("pod").GetString()}/{r.GetProperty("rank").GetInt32()}", r => r.GetProperty("admitted").GetInt64());
-
-    private static async Task<(int Exit, string Stdout, string Stderr)> RunCtlAsync(params string[] args)
-    {
-        var info = new ProcessStartInfo("dotnet") { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        info.ArgumentList.Add(Path.Combine(AppContext.BaseDirectory, "orleanssim-ctl.dll"));
-        foreach (var arg in args)
-        {
-            info.ArgumentList.Add(arg);
-        }
-
-        using var process = Process.Start(info)!;
-        var stdout = process.StandardOutput.ReadToEndAsync();
-        var stderr = process.StandardError.ReadToEndAsync();
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
-        await process.WaitForExitAsync(timeout.Token);
-        return (process.ExitCode, await stdout, await stderr);
-    }
 }
