@@ -9,6 +9,7 @@ RESULTS="$(pwd)/TestResults"
 
 # Tools the black-box tests drive, as "command:debian-package", one per line.
 APT_TOOLS=(
+  "redis-server:redis-server"
 )
 need_apt=()
 for pair in "${APT_TOOLS[@]}"; do
@@ -19,6 +20,11 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
+fi
+
+# The k8s manifest tests validate offline against the Kubernetes schemas of an npm package (k8s/validate).
+if [ ! -d k8s/validate/node_modules ]; then
+  npm ci --prefix k8s/validate --silent --no-audit --no-fund >/dev/null 2>&1 || echo "warning: npm ci in k8s/validate failed"
 fi
 
 rm -rf "$RESULTS"

@@ -46,6 +46,33 @@ internal static class FlagTable
             Status = Supported, Check = IntBetween(1, 65535),
             Apply = (o, v) => o with { GatewayPort = (int)v! }, Read = o => o.GatewayPort,
         },
+        new("cluster-provider", FlagKind.String, "localhost", "Orleans membership: 'localhost' (this process alone) or 'redis' (pods join through --cluster-connection)")
+        {
+            Status = Supported, Check = OneOf("localhost", "redis"),
+            Apply = (o, v) => o with { ClusterProvider = (string)v! == "redis" ? ClusterProvider.Redis : ClusterProvider.Localhost },
+            Read = o => o.ClusterProvider == ClusterProvider.Redis ? "redis" : "localhost",
+        },
+        new("cluster-connection", FlagKind.String, "", "Redis connection string of the membership table, e.g. redis:6379")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { ClusterConnection = (string)v! }, Read = o => o.ClusterConnection,
+        },
+        new("cluster-id", FlagKind.String, "orleanssim", "Orleans cluster id; pods with the same id form one cluster")
+        {
+            Status = Supported, Check = v => ((string)v).Length == 0 ? "cannot be empty" : null,
+            Apply = (o, v) => o with { ClusterId = (string)v! }, Read = o => o.ClusterId,
+        },
+        new("service-id", FlagKind.String, "orleanssim", "Orleans service id")
+        {
+            Status = Supported, Check = v => ((string)v).Length == 0 ? "cannot be empty" : null,
+            Apply = (o, v) => o with { ServiceId = (string)v! }, Read = o => o.ServiceId,
+        },
+        new("advertise-address", FlagKind.String, "", "IP address this silo advertises to its peers")
+        {
+            Status = Supported, DefaultText = "POD_IP, else 127.0.0.1 when the cluster connection is local, else the first non-loopback IPv4 address",
+            Check = v => ((string)v).Length > 0 && !System.Net.IPAddress.TryParse((string)v, out _) ? $"must be an IP address (got '{v}')" : null,
+            Apply = (o, v) => o with { AdvertiseAddress = (string)v! }, Read = o => o.AdvertiseAddress,
+        },
         new("model", FlagKind.String, "", "base model name")
         {
             Status = Supported, EnvVar = "SIM_MODEL", DefaultText = "none, required",

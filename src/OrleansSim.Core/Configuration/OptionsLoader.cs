@@ -87,12 +87,14 @@ public static class OptionsLoader
 
         string? podName = EnvValue(environment, "POD_NAME");
         string? podNamespace = EnvValue(environment, "POD_NAMESPACE");
+        string? podIp = EnvValue(environment, "POD_IP");
         return options with
         {
             PodName = podName ?? Environment.MachineName,
             PodNamespace = podNamespace ?? "default",
-            PodIp = EnvValue(environment, "POD_IP") ?? DetectIPv4(),
+            PodIp = podIp ?? DetectIPv4(),
             EmitPodHeaders = podName is not null || podNamespace is not null,
+            AdvertiseAddress = ClusterSettings.AdvertiseAddress(options, podIp, DetectIPv4),
         };
     }
 
@@ -134,7 +136,7 @@ public static class OptionsLoader
         sb.AppendLine();
         sb.AppendLine("Environment:");
         sb.AppendLine("  POD_NAME, POD_NAMESPACE   pod identity; when either is set responses carry x-inference-* headers");
-        sb.AppendLine("  POD_IP                    pod address (default: first non-loopback IPv4 address)");
+        sb.AppendLine("  POD_IP                    pod address (default: first non-loopback IPv4 address); the silo advertises it in a cluster");
         return sb.ToString();
     }
 
@@ -317,6 +319,7 @@ public static class OptionsLoader
         CheckStdDev(s, "kv-cache-transfer-latency");
 
         CheckLoras(s);
+        ClusterSettings.Validate(s.Get<string>("cluster-provider"), s.Get<string>("cluster-connection"));
 
         int maxLoras = s.Get<int>("max-loras");
         int maxCpuLoras = s.Get<int>("max-cpu-loras");

@@ -7,6 +7,15 @@ public enum SimulationMode
     Echo,
 }
 
+/// <summary>How silos find each other (<c>--cluster-provider</c>).</summary>
+public enum ClusterProvider
+{
+    /// <summary>This process is a cluster of one (Orleans localhost clustering).</summary>
+    Localhost,
+    /// <summary>Pods join through a Redis membership table (<c>--cluster-connection</c>).</summary>
+    Redis,
+}
+
 /// <summary>
 /// The one configuration record. Property names mirror the kebab-case flags of vLLM /
 /// llm-d-inference-sim (<c>--max-num-seqs</c> → <see cref="MaxNumSeqs"/>). It is built once by
@@ -36,6 +45,15 @@ public sealed record SimulatorOptions
     public int SiloPort { get; init; } = 11111;
     /// <summary>Orleans client gateway port (<c>--gateway-port</c>).</summary>
     public int GatewayPort { get; init; } = 30000;
+
+    // --- cluster (docs/cluster.md) ---
+    public ClusterProvider ClusterProvider { get; init; } = ClusterProvider.Localhost;
+    /// <summary>Redis connection string of the membership table (<c>--cluster-connection</c>).</summary>
+    public string ClusterConnection { get; init; } = "";
+    public string ClusterId { get; init; } = "orleanssim";
+    public string ServiceId { get; init; } = "orleanssim";
+    /// <summary>The address the silo advertises; resolved at load: flag, else POD_IP, else loopback for a local connection.</summary>
+    public string AdvertiseAddress { get; init; } = "127.0.0.1";
 
     // --- timing ---
     public TimeSpan TimeToFirstToken { get; init; }

@@ -1,10 +1,10 @@
 using System.Net;
-using Orleans.Configuration;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
 using OrleansSim.Server.KvEvents;
 
@@ -35,6 +35,7 @@ public static class SimulatorHost
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // the ServerGC notes at every start
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported in one line by SimulatorApp
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
+        builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans placement logs every resilience pipeline run at Information
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
@@ -53,15 +54,7 @@ public static class SimulatorHost
             o.ShutdownTimeout = options.ShutdownTimeout + TimeSpan.FromSeconds(5);
         });
 
-        builder.UseOrleans(silo =>
-        {
-            silo.UseLocalhostClustering(options.SiloPort, options.GatewayPort);
-            silo.Configure<ClusterOptions>(o =>
-            {
-                o.ClusterId = "orleanssim";
-                o.ServiceId = "orleanssim";
-            });
-        });
+        builder.UseOrleans(silo => silo.ConfigureSimulatorSilo(options));
 
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(tokenizer);
@@ -85,6 +78,7 @@ public static class SimulatorHost
         app.UseMiddleware<SimulatorMiddleware>();
         app.MapCompletionsApi();
         app.MapServerApi();
+        app.MapClusterApi();
         app.MapOpenApi();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
 

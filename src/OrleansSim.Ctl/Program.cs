@@ -1,0 +1,3 @@
+using OrleansSim.Ctl;
+
+return await CtlApp.RunAsync(args);

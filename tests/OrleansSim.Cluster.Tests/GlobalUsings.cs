@@ -1,0 +1,2 @@
+global using OrleansSim.Server.Tests.Infrastructure;
+global using Xunit;

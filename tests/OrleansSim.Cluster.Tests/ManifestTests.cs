@@ -1,0 +1,135 @@
+using System.Diagnostics;
+using OrleansSim.Core.Configuration;
+using YamlDotNet.RepresentationModel;
+
+namespace OrleansSim.Cluster.Tests;
+
+/// <summary>
+/// The k8s/ overlays render with the real kustomize (kubectl kustomize), every rendered object validates against
+/// the Kubernetes JSON schemas (k8s/validate, offline after npm ci), and the pieces agree with each other and with
+/// the simulator: the ConfigMap's config.yaml loads, every rank port is exposed, and the grace period covers the drain.
+/// </summary>
+public sealed class ManifestTests
+{
+    private static readonly string Root = FindRoot();
+
+    [Theory]
+    [InlineData("single", 1, 1)]
+    [InlineData("cluster", 3, 2)]
+    public async Task OverlayRendersValidatesAndMatchesTheSimulator(string overlay, int replicas, int dataParallelSize)
+    {
+        var (renderExit, rendered, renderErr) = await RunAsync("kubectl", null, "kustomize", Path.Combine(Root, "k8s", "overlays", overlay));
+        Assert.True(renderExit == 0, $"kubectl kustomize failed: {renderErr}");
+
+        var validator = Path.Combine(Root, "k8s", "validate");
+        Assert.True(Directory.Exists(Path.Combine(validator, "node_modules")), $"run `npm ci --prefix {validator}` first (test.sh does)");
+        var (validExit, report, validErr) = await RunAsync("node", rendered, Path.Combine(validator, "validate.mjs"));
+        Assert.True(validExit == 0, $"schema validation failed:\n{report}\n{validErr}");
+        Assert.Contains("5 objects, 0 invalid", report, StringComparison.Ordinal);
+
+        var docs = Parse(rendered);
+        var deployment = docs.Single(d => Kind(d) == "Deployment" && Name(d) == "orleanssim");
+        var spec = (YamlMappingNode)deployment["spec"];
+        Assert.Equal(replicas.ToString(System.Globalization.CultureInfo.InvariantCulture), Scalar(spec, "replicas"));
+        var pod = (YamlMappingNode)((YamlMappingNode)spec["template"])["spec"];
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Children[0];
+
+        // The mounted config.yaml is one the simulator accepts, in cluster mode, with the overlay's DP size.
+        var configMap = docs.Single(d => Kind(d) == "ConfigMap");
+        var configFile = Path.Combine(Path.GetTempPath(), $"orleanssim-k8s-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(configFile, Scalar((YamlMappingNode)configMap["data"], "config.yaml"));
+        SimulatorOptions options;
+        try
+        {
+            options = OptionsLoader.Load(["--config", configFile], new Dictionary<string, string?> { ["POD_NAME"] = "p", ["POD_IP"] = "10.0.0.7" });
+        }
+        finally
+        {
+            File.Delete(configFile);
+        }
+
+        Assert.Equal(dataParallelSize, options.DataParallelSize);
+        Assert.Equal(ClusterProvider.Redis, options.ClusterProvider);
+        Assert.Equal("10.0.0.7", options.AdvertiseAddress);
+        var redisService = docs.Single(d => Kind(d) == "Service" && Name(d) == "orleanssim-redis");
+        Assert.StartsWith(Name(redisService) + ":", options.ClusterConnection, StringComparison.Ordinal);
+        var volume = ((YamlSequenceNode)pod["volumes"]).Children.Cast<YamlMappingNode>().Single();
+        Assert.Equal(Name(configMap), Scalar((YamlMappingNode)volume["configMap"], "name"));
+
+        // Every rank port, the silo and the gateway port are declared; the Service exposes every rank port.
+        var containerPorts = Ports((YamlSequenceNode)container["ports"], "containerPort");
+        var rankPorts = Enumerable.Range(options.Port, options.DataParallelSize).ToList();
+        Assert.Equal([.. rankPorts, options.SiloPort, options.GatewayPort], containerPorts.Order());
+        var service = docs.Single(d => Kind(d) == "Service" && Name(d) == "orleanssim");
+        Assert.Equal(rankPorts, Ports((YamlSequenceNode)((YamlMappingNode)service["spec"])["ports"], "port").Order());
+
+        // Probes, and the pod identity the cluster mode needs from the downward API.
+        Assert.Equal("/ready", Scalar((YamlMappingNode)((YamlMappingNode)container["readinessProbe"])["httpGet"], "path"));
+        Assert.Equal("/health", Scalar((YamlMappingNode)((YamlMappingNode)container["livenessProbe"])["httpGet"], "path"));
+        var env = ((YamlSequenceNode)container["env"]).Children.Cast<YamlMappingNode>()
+            .ToDictionary(e => Scalar(e, "name"), e => Scalar((YamlMappingNode)((YamlMappingNode)e["valueFrom"])["fieldRef"], "fieldPath"));
+        Assert.Equal("metadata.name", env["POD_NAME"]);
+        Assert.Equal("metadata.namespace", env["POD_NAMESPACE"]);
+        Assert.Equal("status.podIP", env["POD_IP"]);
+
+        // A rolling update loses no in-flight request: preStop pause + drain + silo leave fit in the grace period.
+        var grace = TimeSpan.FromSeconds(int.Parse(Scalar(pod, "terminationGracePeriodSeconds"), System.Globalization.CultureInfo.InvariantCulture));
+        var preStop = ((YamlSequenceNode)((YamlMappingNode)((YamlMappingNode)((YamlMappingNode)container["lifecycle"])["preStop"])["exec"])["command"]).Children;
+        Assert.Equal("sleep", preStop[0].ToString());
+        var pause = TimeSpan.FromSeconds(int.Parse(preStop[1].ToString(), System.Globalization.CultureInfo.InvariantCulture));
+        Assert.True(pause + options.ShutdownTimeout + TimeSpan.FromSeconds(5) <= grace,
+            $"terminationGracePeriodSeconds {grace.TotalSeconds} s must cover preStop {pause.TotalSeconds} s + shutdown-timeout {options.ShutdownTimeout.TotalSeconds} s + 5 s");
+        Assert.Equal("0", Scalar((YamlMappingNode)((YamlMappingNode)spec["strategy"])["rollingUpdate"], "maxUnavailable"));
+    }
+
+    private static List<YamlMappingNode> Parse(string yaml)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(yaml));
+        return [.. stream.Documents.Select(d => (YamlMappingNode)d.RootNode)];
+    }
+
+    private static string Kind(YamlMappingNode doc) => Scalar(doc, "kind");
+
+    private static string Name(YamlMappingNode doc) => Scalar((YamlMappingNode)doc["metadata"], "name");
+
+    private static string Scalar(YamlMappingNode node, string key) => ((YamlScalarNode)node[key]).Value!;
+
+    private static List<int> Ports(YamlSequenceNode ports, string key) =>
+        [.. ports.Children.Cast<YamlMappingNode>().Select(p => int.Parse(Scalar(p, key), System.Globalization.CultureInfo.InvariantCulture))];
+
+    private static async Task<(int Exit, string Stdout, string Stderr)> RunAsync(string file, string? stdin, params string[] args)
+    {
+        var info = new ProcessStartInfo(file) { RedirectStandardOutput = true, RedirectStandardError = true, RedirectStandardInput = stdin is not null, UseShellExecute = false };
+        foreach (var arg in args)
+        {
+            info.ArgumentList.Add(arg);
+        }
+
+        using var process = Process.Start(info)!;
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        if (stdin is not null)
+        {
+            await process.StandardInput.WriteAsync(stdin);
+            process.StandardInput.Close();
+        }
+
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(60));
+        await process.WaitForExitAsync(timeout.Token);
+        return (process.ExitCode, await stdout, await stderr);
+    }
+
+    private static string FindRoot()
+    {
+        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
+        {
+            if (File.Exists(Path.Combine(dir.FullName, "OrleansSim.sln")))
+            {
+                return dir.FullName;
+            }
+        }
+
+        throw new InvalidOperationException("OrleansSim.sln not found above " + AppContext.BaseDirectory);
+    }
+}
