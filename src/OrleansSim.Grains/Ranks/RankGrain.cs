@@ -14,9 +14,11 @@ namespace OrleansSim.Grains.Ranks;
 [CollectionAgeLimit(AlwaysActive = true)]
 public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogger<RankGrain> logger) : Grain, IRankGrain
 {
-    private readonly SlotScheduler<Waiter> _scheduler = new(options.MaxNumSeqs, options.MaxWaitingQueueLength);
+    private readonly SlotScheduler<Waiter> _scheduler = new(options.MaxNumSeqs, options.MaxWaitingQueueLength, options.MaxLoras, w => w.Request.Lora);
     private readonly LatencyModel _latency = new(options);
-    private readonly HashSet<long> _running = [];
+    private readonly Dictionary<long, Waiter> _running = [];
+    private long _lorasVersion;
+    private DateTimeOffset _lorasChangedAt;
     private Random _random = new(0);
     private string _pod = "";
     private int _rank;
@@ -26,6 +28,7 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_pod, _rank) = RankKey.Parse(this.GetPrimaryKeyString());
+        _lorasChangedAt = time.GetUtcNow();
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
         _random = new Random(unchecked((int)(options.Seed ^ (options.Seed >> 32)) + (_rank * 7919)));
         logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, options.MaxNumSeqs);
@@ -35,7 +38,9 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     public async Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken)
     {
         var waiter = new Waiter(request, time.GetTimestamp());
-        switch (_scheduler.TryAdmit(waiter))
+        var outcome = _scheduler.TryAdmit(waiter);
+        NoteLoraChange();
+        switch (outcome)
         {
             case AdmitOutcome.Running:
                 return Start(waiter);
@@ -55,6 +60,8 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
                 ReleaseSlot(waiter.Slot.Task.Result.Ticket);
             }
 
+            NoteLoraChange();
+
             throw;
         }
     }
@@ -66,26 +73,43 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     }
 
     public Task<RankStatus> GetStatus() =>
-        Task.FromResult(new RankStatus(_pod, _rank, _scheduler.Running, _scheduler.Waiting, options.MaxNumSeqs, _admitted, _completed));
+        Task.FromResult(new RankStatus(_pod, _rank, _scheduler.Running, _scheduler.Waiting, options.MaxNumSeqs, _admitted, _completed)
+        {
+            RunningLoras = [.. _scheduler.RunningAdapters],
+            WaitingLoras = [.. _scheduler.WaitingAdapters],
+            LorasChangedAt = _lorasChangedAt,
+        });
 
     private void ReleaseSlot(long ticket)
     {
-        if (!_running.Remove(ticket))
+        if (!_running.Remove(ticket, out var finished))
         {
             return;
         }
 
         _completed++;
-        if (_scheduler.Release() is { } next)
+        foreach (var next in _scheduler.Release(finished))
         {
             next.Slot.TrySetResult(Start(next));
+        }
+
+        NoteLoraChange();
+    }
+
+    /// <summary>Stamps the time the running/waiting adapter sets changed (vllm:lora_requests_info's value).</summary>
+    private void NoteLoraChange()
+    {
+        if (_scheduler.AdapterVersion != _lorasVersion)
+        {
+            _lorasVersion = _scheduler.AdapterVersion;
+            _lorasChangedAt = time.GetUtcNow();
         }
     }
 
     private AdmitResult Start(Waiter waiter)
     {
         var ticket = ++_admitted;
-        _running.Add(ticket);
+        _running.Add(ticket, waiter);
         var seed = waiter.Request.Seed ?? _random.NextInt64();
         var ttft = _latency.NextTimeToFirstToken(_random);
         return new AdmitResult(AdmitStatus.Admitted, seed, ttft, time.GetElapsedTime(waiter.EnqueuedAt), ticket);

@@ -6,7 +6,12 @@ namespace OrleansSim.Grains.Ranks;
 [GenerateSerializer, Immutable]
 public sealed record AdmitRequest(
     [property: Id(0)] string RequestId,
-    [property: Id(1)] long? Seed);
+    [property: Id(1)] long? Seed)
+{
+    /// <summary>The LoRA adapter the request uses (its <c>model</c>), or null for the base model.</summary>
+    [Id(10)]
+    public string? Lora { get; init; }
+}
 
 public enum AdmitStatus
 {
@@ -40,4 +45,17 @@ public sealed record RankStatus(
     [property: Id(3)] int Waiting,
     [property: Id(4)] int MaxNumSeqs,
     [property: Id(5)] long Admitted,
-    [property: Id(6)] long Completed);
+    [property: Id(6)] long Completed)
+{
+    /// <summary>LoRA adapters in use by running requests (vLLM's running_lora_adapters).</summary>
+    [Id(10)]
+    public IReadOnlyList<string> RunningLoras { get; init; } = [];
+
+    /// <summary>LoRA adapters of waiting requests (vLLM's waiting_lora_adapters).</summary>
+    [Id(11)]
+    public IReadOnlyList<string> WaitingLoras { get; init; } = [];
+
+    /// <summary>When <see cref="RunningLoras"/> or <see cref="WaitingLoras"/> last changed (rank start if never).</summary>
+    [Id(12)]
+    public DateTimeOffset LorasChangedAt { get; init; }
+}

@@ -5,6 +5,8 @@ using OrleansSim.Core.Generation;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Inference;
+using OrleansSim.Server.Lora;
+using OrleansSim.Server.Metrics;
 
 namespace OrleansSim.Server.Hosting;
 
@@ -69,6 +71,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton<RequestParser>();
         builder.Services.AddSingleton<InferenceRunner>();
         builder.Services.AddSingleton<RankDirectory>();
+        builder.Services.AddSingleton<RankMetricsSet>();
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddOpenApi();
 
@@ -76,6 +79,8 @@ public static class SimulatorHost
         app.UseMiddleware<SimulatorMiddleware>();
         app.MapCompletionsApi();
         app.MapServerApi();
+        app.MapMetricsApi();
+        app.MapLoraApi();
         app.MapOpenApi();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
 
