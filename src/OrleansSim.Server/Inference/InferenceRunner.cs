@@ -61,10 +61,9 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                     trace.OnStep(slotHeldAt + (long)(offset.TotalSeconds * time.TimestampFrequency));
                 }
 
+                trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
                 await WriteResponseAsync(context, request, choices, created, aborted);
             }
-
-            trace.OnFinished();
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -180,6 +179,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             sse.WriteError(status, ex.Message, (ex as ApiException)?.Param);
         }
 
+        trace.OnFinished(); // no-op after a failure; recorded before [DONE] reaches the client
         sse.WriteDone();
         await sse.FlushAsync(aborted);
     }

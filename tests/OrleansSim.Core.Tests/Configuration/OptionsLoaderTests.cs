@@ -455,8 +455,6 @@ public sealed class OptionsLoaderTests : IDisposable
     [Theory]
     [InlineData("--enable-kvcache")]
     [InlineData("--enable-kvcache=false")]
-    [InlineData("--max-loras", "2")]
-    [InlineData("--lora-modules", "{\"name\":\"l\",\"path\":\"/p\"}")]
     [InlineData("--failure-types", "rate_limit", "server_error")]
     [InlineData("--ssl-certfile", "c.pem", "--ssl-keyfile", "k.pem")]
     [InlineData("--startup-duration", "1s")]
@@ -475,8 +473,8 @@ public sealed class OptionsLoaderTests : IDisposable
         string path = WriteYaml("model: m\nblock-size: 32\n");
         Assert.Equal("--block-size is not supported yet", Fails("--config", path).Message);
 
-        path = WriteYaml("model: m\nlora-modules:\n  - name: l\n    path: /p\n");
-        Assert.Equal("--lora-modules is not supported yet", Fails("--config", path).Message);
+        path = WriteYaml("model: m\nfailure-types:\n  - rate_limit\n");
+        Assert.Equal("--failure-types is not supported yet", Fails("--config", path).Message);
     }
 
     [Theory]
