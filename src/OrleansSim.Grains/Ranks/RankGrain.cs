@@ -17,8 +17,11 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     private readonly SlotScheduler<Waiter> _scheduler = new(options.MaxNumSeqs, options.MaxWaitingQueueLength, options.MaxLoras, w => w.Request.Lora);
     private readonly LatencyModel _latency = new(options);
     private readonly Dictionary<long, Waiter> _running = [];
+    /// <summary>Adapter-set changes kept for the metrics scrape (more between two scrapes lose only intermediate states).</summary>
+    private const int LoraChangeWindow = 64;
+
+    private readonly Queue<LoraChange> _loraChanges = new();
     private long _lorasVersion;
-    private DateTimeOffset _lorasChangedAt;
     private Random _random = new(0);
     private string _pod = "";
     private int _rank;
@@ -28,7 +31,7 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_pod, _rank) = RankKey.Parse(this.GetPrimaryKeyString());
-        _lorasChangedAt = time.GetUtcNow();
+        _loraChanges.Enqueue(new LoraChange("", "", time.GetUtcNow()));
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
         _random = new Random(unchecked((int)(options.Seed ^ (options.Seed >> 32)) + (_rank * 7919)));
         logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, options.MaxNumSeqs);
@@ -77,7 +80,7 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
         {
             RunningLoras = [.. _scheduler.RunningAdapters],
             WaitingLoras = [.. _scheduler.WaitingAdapters],
-            LorasChangedAt = _lorasChangedAt,
+            LoraChanges = [.. _loraChanges],
         });
 
     private void ReleaseSlot(long ticket)
@@ -96,13 +99,19 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
         NoteLoraChange();
     }
 
-    /// <summary>Stamps the time the running/waiting adapter sets changed (vllm:lora_requests_info's value).</summary>
+    /// <summary>Records a change of the running/waiting adapter sets and its time (vllm:lora_requests_info).</summary>
     private void NoteLoraChange()
     {
-        if (_scheduler.AdapterVersion != _lorasVersion)
+        if (_scheduler.AdapterVersion == _lorasVersion)
         {
-            _lorasVersion = _scheduler.AdapterVersion;
-            _lorasChangedAt = time.GetUtcNow();
+            return;
+        }
+
+        _lorasVersion = _scheduler.AdapterVersion;
+        _loraChanges.Enqueue(new LoraChange(string.Join(',', _scheduler.WaitingAdapters), string.Join(',', _scheduler.RunningAdapters), time.GetUtcNow()));
+        while (_loraChanges.Count > LoraChangeWindow)
+        {
+            _loraChanges.Dequeue();
         }
     }
 

@@ -55,7 +55,17 @@ public sealed record RankStatus(
     [Id(11)]
     public IReadOnlyList<string> WaitingLoras { get; init; } = [];
 
-    /// <summary>When <see cref="RunningLoras"/> or <see cref="WaitingLoras"/> last changed (rank start if never).</summary>
+    /// <summary>
+    /// The latest changes of the running/waiting adapter sets, oldest first (a bounded window; the last
+    /// entry is the current state). vllm:lora_requests_info shows one series per combination.
+    /// </summary>
     [Id(12)]
-    public DateTimeOffset LorasChangedAt { get; init; }
+    public IReadOnlyList<LoraChange> LoraChanges { get; init; } = [];
 }
+
+/// <summary>The adapter sets of a rank (comma-joined, as vLLM's labels) from the moment <paramref name="At"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LoraChange(
+    [property: Id(0)] string Waiting,
+    [property: Id(1)] string Running,
+    [property: Id(2)] DateTimeOffset At);

@@ -152,10 +152,12 @@ public sealed class RankMetrics
         var status = await _grain.GetStatus().WaitAsync(cancellationToken);
         _running.Set(status.Running);
         _waiting.Set(status.Waiting);
-        // vLLM sets the series of the current (waiting, running) adapter sets to the time of the update;
-        // series of earlier combinations stay, with their older times.
-        _loraInfo.WithLabels(_maxLora, string.Join(',', status.WaitingLoras), string.Join(',', status.RunningLoras))
-            .Set(status.LorasChangedAt.ToUnixTimeMilliseconds() / 1000.0);
+        // vLLM sets the series of each (waiting, running) adapter combination it sees to the time of that
+        // update; series of earlier combinations stay, with their older times.
+        foreach (var change in status.LoraChanges)
+        {
+            _loraInfo.WithLabels(_maxLora, change.Waiting, change.Running).Set(change.At.ToUnixTimeMilliseconds() / 1000.0);
+        }
     }
 
     /// <summary>
