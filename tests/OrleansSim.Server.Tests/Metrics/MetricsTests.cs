@@ -69,9 +69,10 @@ public sealed class MetricsTests
         Assert.Equal(0, after.Bucket(Ttft, "0.1") - before.Bucket(Ttft, "0.1"));
         Assert.Equal(3, after.Bucket(Ttft, "+Inf") - before.Bucket(Ttft, "+Inf"));
         Assert.InRange(Delta(Ttft + "_sum"), 3 * 0.1, 3 * 2.0);
-        // Each inter-token gap is ~30 ms: above 0.025, within generous bounds.
-        Assert.Equal(0, after.Bucket(Itl, "0.025") - before.Bucket(Itl, "0.025"));
-        Assert.InRange(Delta(Itl + "_sum") / Delta(Itl + "_count"), 0.025, 0.5);
+        // Tokens are due every 30 ms from absolute deadlines, so the gaps average ~30 ms even when one
+        // flush is late and the next gap short (generous bounds for a loaded machine).
+        Assert.InRange(Delta(Itl + "_sum") / Delta(Itl + "_count"), 0.02, 0.5);
+        Assert.Equal(Delta(Itl + "_count"), after.Bucket(Itl, "+Inf") - before.Bucket(Itl, "+Inf"));
 
         // Idle again: the gauges return to zero (the slot is released just after the last byte).
         await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client),
