@@ -10,6 +10,7 @@ RESULTS="$(pwd)/TestResults"
 # Tools the black-box tests drive, as "command:debian-package", one per line.
 APT_TOOLS=(
   "redis-server:redis-server"
+  "promtool:prometheus"
 )
 need_apt=()
 for pair in "${APT_TOOLS[@]}"; do

@@ -160,10 +160,23 @@ internal static class FlagTable
             Apply = (o, v) => o with { HashSeed = NullIfEmpty(v) }, Read = o => o.HashSeed,
         },
 
-        // --- LoRA (not supported yet) ---
-        new("lora-modules", FlagKind.JsonObjectList, Array.Empty<JsonObject>(), "static LoRA adapters, each JSON {\"name\",\"path\",\"base_model_name\"}") { DefaultText = "none" },
-        new("max-loras", FlagKind.Int, 1, "LoRA adapters loaded at the same time") { Check = IntAtLeast(1) },
-        new("max-cpu-loras", FlagKind.Int, 0, "LoRA adapters kept in CPU memory; 0 means max-loras") { Check = IntAtLeast(0) },
+        // --- LoRA (supported) ---
+        new("lora-modules", FlagKind.JsonObjectList, Array.Empty<JsonObject>(), "static LoRA adapters: name=path or JSON {\"name\",\"path\",\"base_model_name\"}")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { LoraModules = [.. ((IReadOnlyList<JsonObject>)v!).Select(Lora.LoraModule.FromJson)] },
+            Read = o => new JsonArray([.. o.LoraModules.Select(m => (JsonNode)m.ToJson())]),
+        },
+        new("max-loras", FlagKind.Int, 1, "LoRA adapters in use by running requests at the same time, per rank")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { MaxLoras = (int)v! }, Read = o => o.MaxLoras,
+        },
+        new("max-cpu-loras", FlagKind.Int, 0, "LoRA adapters kept in CPU memory; 0 means max-loras (validated only)")
+        {
+            Status = Supported, Check = IntAtLeast(0),
+            Apply = (o, v) => o with { MaxCpuLoras = (int)v! }, Read = o => o.MaxCpuLoras,
+        },
 
         // --- latency model (not supported yet) ---
         new("time-to-generate-image", FlagKind.Duration, TimeSpan.Zero, "delay to generate one image (omni)") { Check = NotNegative },

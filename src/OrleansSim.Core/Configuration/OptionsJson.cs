@@ -58,6 +58,9 @@ public static class OptionsJson
             case double d:
                 writer.WriteNumberValue(d);
                 break;
+            case System.Text.Json.Nodes.JsonNode node:
+                node.WriteTo(writer);
+                break;
             case TimeSpan t:
                 writer.WriteStringValue(DurationText.Format(t));
                 break;

@@ -83,6 +83,14 @@ public sealed record SimulatorOptions
     public string? KvEventsReplayEndpoint { get; init; }
     public int KvEventsReplayQueueSize { get; init; } = 1024;
 
+    // --- LoRA ---
+    /// <summary>Adapters served from the start (<c>--lora-modules</c>); more arrive through /v1/load_lora_adapter.</summary>
+    public IReadOnlyList<Lora.LoraModule> LoraModules { get; init; } = [];
+    /// <summary>Distinct adapters running requests of one rank may use at once (<c>--max-loras</c>).</summary>
+    public int MaxLoras { get; init; } = 1;
+    /// <summary><c>--max-cpu-loras</c>; 0 means <see cref="MaxLoras"/>. Validated only (no CPU tier is simulated).</summary>
+    public int MaxCpuLoras { get; init; }
+
     // --- failure injection (validated; behaviour arrives with the chaos issue) ---
     public double FailureInjectionRate { get; init; }
 

@@ -1,6 +1,6 @@
+using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
-using Microsoft.Extensions.DependencyInjection;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Scheduling;
@@ -9,18 +9,27 @@ using OrleansSim.Grains.KvCache;
 namespace OrleansSim.Grains.Ranks;
 
 /// <summary>
-/// A rank: <c>--max-num-seqs</c> slots and a FIFO wait queue. Reentrant so that waiting admissions do
-/// not block releases; Orleans still runs one turn at a time, so the state needs no locks.
+/// A rank: <c>--max-num-seqs</c> slots, a wait queue, LoRA residency (<c>--max-loras</c>) and, with
+/// <c>--enable-kvcache</c>, the rank's KV blocks. Reentrant so that waiting admissions do not block
+/// releases; Orleans still runs one turn at a time, so the state needs no locks.
 /// </summary>
 [Reentrant]
 [Orleans.Placement.PreferLocalPlacement]
 [CollectionAgeLimit(AlwaysActive = true)]
-public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogger<RankGrain> logger) : Grain, IRankGrain
+public sealed class RankGrain : Grain, IRankGrain
 {
-    // With the KV cache a waiter starts only once its blocks are pinned too (FIFO: the head blocks the rest).
-    private readonly SlotScheduler<Waiter> _scheduler = new(options.MaxNumSeqs, options.MaxWaitingQueueLength, static w => w.TryAcquireBlocks());
-    private readonly LatencyModel _latency = new(options);
-    private readonly Dictionary<long, KvLease?> _running = [];
+    /// <summary>Adapter-set changes kept for the metrics scrape (more between two scrapes lose only intermediate states).</summary>
+    private const int LoraChangeWindow = 64;
+
+    private readonly SimulatorOptions _options;
+    private readonly TimeProvider _time;
+    private readonly ILogger<RankGrain> _logger;
+    // A waiter starts once a slot is free, its adapter may run, and (with the KV cache) its blocks are pinned.
+    private readonly SlotScheduler<Waiter> _scheduler;
+    private readonly LatencyModel _latency;
+    private readonly Dictionary<long, Waiter> _running = [];
+    private readonly Queue<LoraChange> _loraChanges = new();
+    private long _lorasVersion;
     private RankKvCache? _kv;
     private Random _random = new(0);
     private string _pod = "";
@@ -28,25 +37,40 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
     private long _admitted;
     private long _completed;
 
+    public RankGrain(SimulatorOptions options, TimeProvider time, ILogger<RankGrain> logger)
+    {
+        _options = options;
+        _time = time;
+        _logger = logger;
+        _latency = new LatencyModel(options);
+        _scheduler = new SlotScheduler<Waiter>(
+            options.MaxNumSeqs, options.MaxWaitingQueueLength, options.MaxLoras,
+            adapterOf: static w => w.Request.Lora,
+            tryStart: static w => w.TryAcquireBlocks());
+    }
+
     public override Task OnActivateAsync(CancellationToken cancellationToken)
     {
         (_pod, _rank) = RankKey.Parse(this.GetPrimaryKeyString());
+        _loraChanges.Enqueue(new LoraChange("", "", _time.GetUtcNow()));
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
-        _random = new Random(unchecked((int)(options.Seed ^ (options.Seed >> 32)) + (_rank * 7919)));
-        _kv = options.EnableKvCache ? new RankKvCache(options, _rank, ServiceProvider.GetService<IKvEventSink>()) : null;
-        logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, options.MaxNumSeqs);
+        _random = new Random(unchecked((int)(_options.Seed ^ (_options.Seed >> 32)) + (_rank * 7919)));
+        _kv = _options.EnableKvCache ? new RankKvCache(_options, _rank, ServiceProvider.GetService<IKvEventSink>()) : null;
+        _logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, _options.MaxNumSeqs);
         return Task.CompletedTask;
     }
 
     public async Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken)
     {
-        var waiter = new Waiter(request, time.GetTimestamp(), _kv);
+        var waiter = new Waiter(request, _time.GetTimestamp(), _kv);
         if (waiter.Blocks is { } blocks && !_kv!.FitsAtAll(blocks))
         {
             return AdmitResult.KvCacheTooSmall;
         }
 
-        switch (_scheduler.TryAdmit(waiter))
+        var outcome = _scheduler.TryAdmit(waiter);
+        NoteLoraChange();
+        switch (outcome)
         {
             case AdmitOutcome.Running:
                 return Start(waiter);
@@ -66,6 +90,7 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
                 ReleaseSlot(waiter.Slot.Task.Result.Ticket);
             }
 
+            NoteLoraChange();
             throw;
         }
     }
@@ -78,44 +103,60 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
 
     public Task<RankStatus> GetStatus() =>
         Task.FromResult(new RankStatus(
-            _pod, _rank, _scheduler.Running, _scheduler.Waiting, options.MaxNumSeqs, _admitted, _completed,
-            _kv?.UsedBlocks ?? 0, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0));
+            _pod, _rank, _scheduler.Running, _scheduler.Waiting, _options.MaxNumSeqs, _admitted, _completed,
+            _kv?.UsedBlocks ?? 0, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
+        {
+            RunningLoras = [.. _scheduler.RunningAdapters],
+            WaitingLoras = [.. _scheduler.WaitingAdapters],
+            LoraChanges = [.. _loraChanges],
+        });
 
     private void ReleaseSlot(long ticket)
     {
-        if (!_running.Remove(ticket, out var lease))
+        if (!_running.Remove(ticket, out var finished))
         {
             return;
         }
 
         _completed++;
-        if (lease is not null)
+        if (finished.Lease is { } lease)
         {
             _kv!.Release(lease);
         }
 
-        if (_scheduler.Release() is { } next)
+        foreach (var next in _scheduler.Release(finished))
         {
             next.Slot.TrySetResult(Start(next));
         }
 
-        // Freed blocks may let more waiters start than the one slot freed.
-        while (_kv is not null && _scheduler.PromoteWaiting() is { } more)
-        {
-            more.Slot.TrySetResult(Start(more));
-        }
+        NoteLoraChange();
     }
 
+    /// <summary>Records a change of the running/waiting adapter sets and its time (vllm:lora_requests_info).</summary>
+    private void NoteLoraChange()
+    {
+        if (_scheduler.AdapterVersion == _lorasVersion)
+        {
+            return;
+        }
+
+        _lorasVersion = _scheduler.AdapterVersion;
+        _loraChanges.Enqueue(new LoraChange(string.Join(',', _scheduler.WaitingAdapters), string.Join(',', _scheduler.RunningAdapters), _time.GetUtcNow()));
+        while (_loraChanges.Count > LoraChangeWindow)
+        {
+            _loraChanges.Dequeue();
+        }
+    }
 
     private AdmitResult Start(Waiter waiter)
     {
         var ticket = ++_admitted;
-        _running.Add(ticket, waiter.Lease);
+        _running.Add(ticket, waiter);
         var seed = waiter.Request.Seed ?? _random.NextInt64();
         var cached = waiter.Lease?.CachedTokens ?? 0;
         var running = _scheduler.Running;
         var ttft = _latency.NextTimeToFirstToken(_random, waiter.Request.PromptTokens, cached, running);
-        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, time.GetElapsedTime(waiter.EnqueuedAt), ticket, cached, _latency.LoadFactor(running));
+        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(waiter.EnqueuedAt), ticket, cached, _latency.LoadFactor(running));
     }
 
     private sealed class Waiter(AdmitRequest request, long enqueuedAt, RankKvCache? kv)
@@ -130,6 +171,8 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
         /// <summary>The pinned blocks, once the scheduler let the waiter start.</summary>
         public KvLease? Lease { get; private set; }
 
+        public TaskCompletionSource<AdmitResult> Slot { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+
         /// <summary>The scheduler's gate: pins the prompt's blocks, or false when the cache has no room yet.</summary>
         public bool TryAcquireBlocks()
         {
@@ -141,7 +184,5 @@ public sealed class RankGrain(SimulatorOptions options, TimeProvider time, ILogg
             Lease = kv!.TryAcquire(Blocks);
             return Lease is not null;
         }
-
-        public TaskCompletionSource<AdmitResult> Slot { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 }

@@ -11,6 +11,10 @@ public sealed record AdmitRequest(
     [property: Id(20), Immutable] int[][]? PromptTokenIds = null)
 {
     public int PromptTokens => PromptTokenIds?.Sum(p => p.Length) ?? 0;
+
+    /// <summary>The LoRA adapter the request uses (its <c>model</c>), or null for the base model.</summary>
+    [Id(10)]
+    public string? Lora { get; init; }
 }
 
 public enum AdmitStatus
@@ -61,4 +65,27 @@ public sealed record RankStatus(
     [property: Id(20)] int KvBlocksUsed = 0,
     [property: Id(21)] int KvBlocksTotal = 0,
     [property: Id(22)] long PrefixCacheQueriedTokens = 0,
-    [property: Id(23)] long PrefixCacheHitTokens = 0);
+    [property: Id(23)] long PrefixCacheHitTokens = 0)
+{
+    /// <summary>LoRA adapters in use by running requests (vLLM's running_lora_adapters).</summary>
+    [Id(10)]
+    public IReadOnlyList<string> RunningLoras { get; init; } = [];
+
+    /// <summary>LoRA adapters of waiting requests (vLLM's waiting_lora_adapters).</summary>
+    [Id(11)]
+    public IReadOnlyList<string> WaitingLoras { get; init; } = [];
+
+    /// <summary>
+    /// The latest changes of the running/waiting adapter sets, oldest first (a bounded window; the last
+    /// entry is the current state). vllm:lora_requests_info shows one series per combination.
+    /// </summary>
+    [Id(12)]
+    public IReadOnlyList<LoraChange> LoraChanges { get; init; } = [];
+}
+
+/// <summary>The adapter sets of a rank (comma-joined, as vLLM's labels) from the moment <paramref name="At"/>.</summary>
+[GenerateSerializer, Immutable]
+public sealed record LoraChange(
+    [property: Id(0)] string Waiting,
+    [property: Id(1)] string Running,
+    [property: Id(2)] DateTimeOffset At);

@@ -6,11 +6,14 @@ namespace OrleansSim.Server.Api;
 /// A request that must be answered with an error. Thrown anywhere before the first response byte;
 /// turned into vLLM's body by <see cref="ApiErrors"/>.
 /// </summary>
-public sealed class ApiException(int statusCode, string message, string? param = null) : Exception(message)
+public sealed class ApiException(int statusCode, string message, string? param = null, string? type = null) : Exception(message)
 {
     public int StatusCode { get; } = statusCode;
 
     public string? Param { get; } = param;
+
+    /// <summary>The error <c>type</c> when vLLM names it differently from the status (e.g. <c>InvalidUserInput</c>).</summary>
+    public string? Type { get; } = type;
 
     public static ApiException BadRequest(string message, string? param = null) => new(StatusCodes.Status400BadRequest, message, param);
 }
@@ -38,12 +41,12 @@ public static class ApiErrors
     };
 
     /// <summary>Writes the <c>{"message",...}</c> object's contents wrapped in <c>"error"</c>.</summary>
-    public static void WriteBody(Utf8JsonWriter writer, int status, string message, string? param)
+    public static void WriteBody(Utf8JsonWriter writer, int status, string message, string? param, string? type = null)
     {
         writer.WriteStartObject();
         writer.WriteStartObject("error");
         writer.WriteString("message", message);
-        writer.WriteString("type", TypeFor(status));
+        writer.WriteString("type", type ?? TypeFor(status));
         if (param is null)
         {
             writer.WriteNull("param");
@@ -58,21 +61,21 @@ public static class ApiErrors
         writer.WriteEndObject();
     }
 
-    public static byte[] Body(int status, string message, string? param)
+    public static byte[] Body(int status, string message, string? param, string? type = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
         using (var writer = new Utf8JsonWriter(buffer))
         {
-            WriteBody(writer, status, message, param);
+            WriteBody(writer, status, message, param, type);
         }
 
         return buffer.WrittenSpan.ToArray();
     }
 
     /// <summary>Answers the request with the error (only valid before the response has started).</summary>
-    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null)
+    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null, string? type = null)
     {
-        var body = Body(status, message, param);
+        var body = Body(status, message, param, type);
         context.Response.StatusCode = status;
         context.Response.ContentType = "application/json";
         context.Response.ContentLength = body.Length;
@@ -80,5 +83,5 @@ public static class ApiErrors
     }
 
     public static Task WriteAsync(HttpContext context, ApiException error) =>
-        WriteAsync(context, error.StatusCode, error.Message, error.Param);
+        WriteAsync(context, error.StatusCode, error.Message, error.Param, error.Type);
 }

@@ -42,13 +42,19 @@ public static class ServerApi
                 WriteModelCard(w, name, options.Model, null, options.MaxModelLen, created);
             }
 
+            // vLLM's show_available_models: adapters after the base names, root = path, parent = base model.
+            foreach (var adapter in models.Adapters)
+            {
+                WriteModelCard(w, adapter.Name, adapter.Path, adapter.BaseModelName ?? models.ServedNames[0], null, created);
+            }
+
             w.WriteEndArray();
             w.WriteEndObject();
         });
     }
 
     /// <summary>vllm/entrypoints/openai/protocol.py ModelCard + ModelPermission.</summary>
-    public static void WriteModelCard(Utf8JsonWriter w, string id, string root, string? parent, int maxModelLen, long created)
+    public static void WriteModelCard(Utf8JsonWriter w, string id, string root, string? parent, int? maxModelLen, long created)
     {
         w.WriteStartObject();
         w.WriteString("id", id);
@@ -65,7 +71,14 @@ public static class ServerApi
             w.WriteString("parent", parent);
         }
 
-        w.WriteNumber("max_model_len", maxModelLen);
+        if (maxModelLen is { } len)
+        {
+            w.WriteNumber("max_model_len", len);
+        }
+        else
+        {
+            w.WriteNull("max_model_len");
+        }
         w.WriteStartArray("permission");
         w.WriteStartObject();
         w.WriteString("id", $"modelperm-{Guid.NewGuid():N}");

@@ -7,6 +7,8 @@ using OrleansSim.Server.Api;
 using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
 using OrleansSim.Server.KvEvents;
+using OrleansSim.Server.Lora;
+using OrleansSim.Server.Metrics;
 
 namespace OrleansSim.Server.Hosting;
 
@@ -64,6 +66,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton<RequestParser>();
         builder.Services.AddSingleton<InferenceRunner>();
         builder.Services.AddSingleton<RankDirectory>();
+        builder.Services.AddSingleton<RankMetricsSet>();
         builder.Services.AddSingleton<Readiness>();
         builder.Services.AddOpenApi();
         if (options.EnableKvCache)
@@ -79,6 +82,8 @@ public static class SimulatorHost
         app.MapCompletionsApi();
         app.MapServerApi();
         app.MapClusterApi();
+        app.MapMetricsApi();
+        app.MapLoraApi();
         app.MapOpenApi();
         app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
 

@@ -26,8 +26,11 @@ public sealed record InferenceRequest
     /// <summary>The request id: x-request-id when given, else generated. Response ids derive from it.</summary>
     public required string RequestId { get; init; }
 
-    /// <summary>The model name responses carry (vLLM reports the first served name for the base model).</summary>
+    /// <summary>The model name responses carry (the first served name for the base model, the adapter name for a LoRA).</summary>
     public required string ResponseModel { get; init; }
+
+    /// <summary>The LoRA adapter named by <c>model</c>, or null for the base model.</summary>
+    public string? Lora { get; init; }
 
     /// <summary>One entry per prompt (chat: one; completions: one per prompt of a list).</summary>
     public required IReadOnlyList<PromptInput> Prompts { get; init; }

@@ -5,6 +5,7 @@ using OrleansSim.Core.Generation;
 using OrleansSim.Core.Scheduling;
 using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Metrics;
 
 namespace OrleansSim.Server.Inference;
 
@@ -12,21 +13,24 @@ namespace OrleansSim.Server.Inference;
 /// Runs one validated request against its rank: admit (one grain call, returns once a slot is held),
 /// generate the choices, pace them out at the planned times (SSE chunks or one JSON body), release
 /// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
+/// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time)
+public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time, RankMetricsSet metrics)
 {
     private readonly LatencyModel _latency = new(options);
 
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
+        var trace = metrics.For(context).Begin(request);
         AdmitResult plan;
         try
         {
-            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]), aborted);
+            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
+            trace.OnAborted();
             return;
         }
 
@@ -51,19 +55,32 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
             var offsets = TokenOffsets(plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random);
             var created = time.GetUtcNow().ToUnixTimeSeconds();
+            trace.OnAdmitted(plan.QueueTime, slotHeldAt, choices, cached);
             if (request.Stream)
             {
-                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, cached, aborted);
+                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, cached, trace, aborted);
             }
             else
             {
                 await WaitUntilAsync(slotHeldAt, offsets[^1], aborted);
+                foreach (var offset in offsets)
+                {
+                    trace.OnStep(slotHeldAt + (long)(offset.TotalSeconds * time.TimestampFrequency));
+                }
+
+                trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
                 await WriteResponseAsync(context, request, choices, created, cached, aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away; its slot is released below.
+            trace.OnAborted();
+        }
+        catch
+        {
+            trace.OnFailed();
+            throw;
         }
         finally
         {
@@ -109,7 +126,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         return offsets;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, int? cached, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, int? cached, RequestTrace trace, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
@@ -152,6 +169,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                 }
 
                 await sse.FlushAsync(aborted);
+                trace.OnStep(time.GetTimestamp());
             }
 
             if (request.IncludeUsage)
@@ -163,10 +181,12 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // After the first byte the status is fixed: report the failure as an event, as vLLM does.
+            trace.OnFailed();
             var status = ex is ApiException api ? api.StatusCode : StatusCodes.Status500InternalServerError;
             sse.WriteError(status, ex.Message, (ex as ApiException)?.Param);
         }
 
+        trace.OnFinished(); // no-op after a failure; recorded before [DONE] reaches the client
         sse.WriteDone();
         await sse.FlushAsync(aborted);
     }

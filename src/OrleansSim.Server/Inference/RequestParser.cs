@@ -69,7 +69,8 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         {
             Kind = kind,
             RequestId = requestId,
-            ResponseModel = model,
+            ResponseModel = model.ResponseModel,
+            Lora = model.Lora,
             Prompts = prompts,
             N = n,
             MaxTokens = maxTokens,
@@ -106,12 +107,12 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         }
     }
 
-    public string ResolveModel(JsonElement body)
+    public ResolvedModel ResolveModel(JsonElement body)
     {
         var requested = JsonFields.GetString(body, "model");
         if (requested is null)
         {
-            return options.DisplayModelName;
+            return new ResolvedModel(options.DisplayModelName, null);
         }
 
         return models.Resolve(requested)

@@ -453,8 +453,6 @@ public sealed class OptionsLoaderTests : IDisposable
     // ---------- not supported yet ----------
 
     [Theory]
-    [InlineData("--max-loras", "2")]
-    [InlineData("--lora-modules", "{\"name\":\"l\",\"path\":\"/p\"}")]
     [InlineData("--failure-types", "rate_limit", "server_error")]
     [InlineData("--ssl-certfile", "c.pem", "--ssl-keyfile", "k.pem")]
     [InlineData("--startup-duration", "1s")]
@@ -489,8 +487,8 @@ public sealed class OptionsLoaderTests : IDisposable
         string path = WriteYaml("model: m\nglobal-cache-hit-threshold: 0.5\n");
         Assert.Equal("--global-cache-hit-threshold is not supported yet", Fails("--config", path).Message);
 
-        path = WriteYaml("model: m\nlora-modules:\n  - name: l\n    path: /p\n");
-        Assert.Equal("--lora-modules is not supported yet", Fails("--config", path).Message);
+        path = WriteYaml("model: m\nfailure-types:\n  - rate_limit\n");
+        Assert.Equal("--failure-types is not supported yet", Fails("--config", path).Message);
     }
 
     [Theory]

@@ -125,7 +125,7 @@ public sealed class KvBlockCacheTests
             ["c"] = Prompt(300, 2),
             ["d"] = Prompt(400, 1),
         };
-        var scheduler = new SlotScheduler<string>(4, 10, name =>
+        var scheduler = new SlotScheduler<string>(4, 10, tryStart: name =>
         {
             if (cache.TryAcquire([prompts[name]], []) is not { } lease)
             {
@@ -143,13 +143,12 @@ public sealed class KvBlockCacheTests
         Assert.Equal(1, scheduler.Running);
 
         cache.Release(leases["a"]);
-        Assert.Equal("b", scheduler.Release());
-        Assert.Null(scheduler.PromoteWaiting()); // c needs 2 blocks, b pins 3 of 4
+        Assert.Equal(["b"], scheduler.Release("a")); // c needs 2 blocks, b pins 3 of 4: c and d keep waiting
+        Assert.Empty(scheduler.PromoteWaiting());
 
         cache.Release(leases["b"]);
-        Assert.Equal("c", scheduler.Release());
-        Assert.Equal("d", scheduler.PromoteWaiting()); // the freed blocks let two start after one release
-        Assert.Null(scheduler.PromoteWaiting());
+        Assert.Equal(["c", "d"], scheduler.Release("b")); // the freed blocks let two start after one release
+        Assert.Empty(scheduler.PromoteWaiting());
         Assert.Equal(2, scheduler.Running);
         Assert.Equal(3, cache.PinnedBlocks);
     }

@@ -1,0 +1,159 @@
+using System.Globalization;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Grains.Ranks;
+using OrleansSim.Server.Inference;
+
+namespace OrleansSim.Server.Metrics;
+
+/// <summary>
+/// One rank's vLLM metrics in its own registry (served by GET /metrics on the rank's port), labelled
+/// <c>model_name</c> (the first served name) and <c>engine</c> (the rank), as vLLM's PrometheusStatLogger,
+/// in vLLM's registration order. Counters and histograms are fed per request through <see cref="Begin"/>;
+/// the scheduler gauges and <c>vllm:lora_requests_info</c> are read from the rank grain once per scrape.
+/// </summary>
+public sealed class RankMetrics
+{
+    private readonly SimulatorOptions _options;
+    private readonly IRankGrain _grain;
+    private readonly string _maxLora;
+
+    private readonly GaugeFamily.Gauge _running;
+    private readonly GaugeFamily.Gauge _waiting;
+    private readonly GaugeFamily.Gauge _kvUsage;
+    private readonly CounterFamily.Counter _prefixQueries;
+    private readonly CounterFamily.Counter _prefixHits;
+    private readonly CounterFamily _success;
+    private readonly GaugeFamily _loraInfo;
+    private readonly string[] _labels;
+
+    public RankMetrics(SimulatorOptions options, int rank, IRankGrain grain, TimeProvider time)
+    {
+        _options = options;
+        _grain = grain;
+        Rank = rank;
+        Time = time;
+        _maxLora = options.MaxLoras.ToString(CultureInfo.InvariantCulture);
+        Registry = new MetricsRegistry(time);
+        string[] names = [VllmMetrics.ModelNameLabel, VllmMetrics.EngineLabel];
+        _labels = [options.DisplayModelName, rank.ToString(CultureInfo.InvariantCulture)];
+        var r = Registry;
+
+        _running = r.Gauge(VllmMetrics.NumRequestsRunning, VllmMetrics.NumRequestsRunningHelp, names).WithLabels(_labels);
+        _waiting = r.Gauge(VllmMetrics.NumRequestsWaiting, VllmMetrics.NumRequestsWaitingHelp, names).WithLabels(_labels);
+        var sleep = r.Gauge(VllmMetrics.EngineSleepState, VllmMetrics.EngineSleepStateHelp, [.. names, "sleep_state"]);
+        foreach (var state in VllmMetrics.SleepStates)
+        {
+            sleep.WithLabels([.. _labels, state]).Set(state == "awake" ? 1 : 0);
+        }
+
+        _kvUsage = r.Gauge(VllmMetrics.KvCacheUsagePerc, VllmMetrics.KvCacheUsagePercHelp, names).WithLabels(_labels);
+        _prefixQueries = r.Counter(VllmMetrics.PrefixCacheQueries, VllmMetrics.PrefixCacheQueriesHelp, names).WithLabels(_labels);
+        _prefixHits = r.Counter(VllmMetrics.PrefixCacheHits, VllmMetrics.PrefixCacheHitsHelp, names).WithLabels(_labels);
+        // Created at zero: generated tokens take no KV blocks here, so nothing is ever preempted.
+        r.Counter(VllmMetrics.NumPreemptions, VllmMetrics.NumPreemptionsHelp, names).WithLabels(_labels);
+        PromptTokens = r.Counter(VllmMetrics.PromptTokens, VllmMetrics.PromptTokensHelp, names).WithLabels(_labels);
+        GenerationTokens = r.Counter(VllmMetrics.GenerationTokens, VllmMetrics.GenerationTokensHelp, names).WithLabels(_labels);
+        _success = r.Counter(VllmMetrics.RequestSuccess, VllmMetrics.RequestSuccessHelp, [.. names, VllmMetrics.FinishedReasonLabel]);
+        foreach (var reason in VllmMetrics.FinishReasons)
+        {
+            RequestSuccess(reason); // every reason exists at zero from the start, as in vLLM
+        }
+
+        var tokenBuckets = VllmMetrics.Build125Buckets(options.MaxModelLen);
+        HistogramFamily.Histogram Histogram(string name, string help, double[] buckets) => r.Histogram(name, help, buckets, names).WithLabels(_labels);
+        RequestPromptTokens = Histogram(VllmMetrics.RequestPromptTokens, VllmMetrics.RequestPromptTokensHelp, tokenBuckets);
+        RequestGenerationTokens = Histogram(VllmMetrics.RequestGenerationTokens, VllmMetrics.RequestGenerationTokensHelp, tokenBuckets);
+        IterationTokens = Histogram(VllmMetrics.IterationTokens, VllmMetrics.IterationTokensHelp, VllmMetrics.IterationTokensBuckets);
+        RequestMaxNumGenerationTokens = Histogram(VllmMetrics.RequestMaxNumGenerationTokens, VllmMetrics.RequestMaxNumGenerationTokensHelp, tokenBuckets);
+        RequestParamsN = Histogram(VllmMetrics.RequestParamsN, VllmMetrics.RequestParamsNHelp, VllmMetrics.RequestParamsNBuckets);
+        RequestParamsMaxTokens = Histogram(VllmMetrics.RequestParamsMaxTokens, VllmMetrics.RequestParamsMaxTokensHelp, tokenBuckets);
+        TimeToFirstToken = Histogram(VllmMetrics.TimeToFirstToken, VllmMetrics.TimeToFirstTokenHelp, VllmMetrics.TimeToFirstTokenBuckets);
+        InterTokenLatency = Histogram(VllmMetrics.InterTokenLatency, VllmMetrics.InterTokenLatencyHelp, VllmMetrics.TokenLatencyBuckets);
+        RequestTimePerOutputToken = Histogram(VllmMetrics.RequestTimePerOutputToken, VllmMetrics.RequestTimePerOutputTokenHelp, VllmMetrics.TokenLatencyBuckets);
+        E2eLatency = Histogram(VllmMetrics.E2eRequestLatency, VllmMetrics.E2eRequestLatencyHelp, VllmMetrics.RequestLatencyBuckets);
+        QueueTime = Histogram(VllmMetrics.RequestQueueTime, VllmMetrics.RequestQueueTimeHelp, VllmMetrics.RequestLatencyBuckets);
+        InferenceTime = Histogram(VllmMetrics.RequestInferenceTime, VllmMetrics.RequestInferenceTimeHelp, VllmMetrics.RequestLatencyBuckets);
+        PrefillTime = Histogram(VllmMetrics.RequestPrefillTime, VllmMetrics.RequestPrefillTimeHelp, VllmMetrics.RequestLatencyBuckets);
+        DecodeTime = Histogram(VllmMetrics.RequestDecodeTime, VllmMetrics.RequestDecodeTimeHelp, VllmMetrics.RequestLatencyBuckets);
+        PrefillKvComputedTokens = Histogram(VllmMetrics.RequestPrefillKvComputedTokens, VllmMetrics.RequestPrefillKvComputedTokensHelp, tokenBuckets);
+
+        _loraInfo = r.Gauge(VllmMetrics.LoraRequestsInfo, VllmMetrics.LoraRequestsInfoHelp, VllmMetrics.LoraRequestsInfoLabels);
+
+        var cacheLabels = VllmMetrics.CacheConfigLabels(options.BlockSize, options.KvCacheSize, prefixCaching: options.EnableKvCache, rank);
+        r.Gauge(VllmMetrics.CacheConfigInfo, VllmMetrics.CacheConfigInfoHelp, [.. cacheLabels.Select(l => l.Key)])
+            .WithLabels([.. cacheLabels.Select(l => l.Value)])
+            .Set(1);
+
+        Registry.BeforeCollect(RefreshFromRankAsync);
+    }
+
+    public int Rank { get; }
+
+    public MetricsRegistry Registry { get; }
+
+    internal TimeProvider Time { get; }
+
+    internal CounterFamily.Counter PromptTokens { get; }
+
+    internal CounterFamily.Counter GenerationTokens { get; }
+
+    internal HistogramFamily.Histogram RequestPromptTokens { get; }
+
+    internal HistogramFamily.Histogram RequestGenerationTokens { get; }
+
+    internal HistogramFamily.Histogram IterationTokens { get; }
+
+    internal HistogramFamily.Histogram RequestMaxNumGenerationTokens { get; }
+
+    internal HistogramFamily.Histogram RequestParamsN { get; }
+
+    internal HistogramFamily.Histogram RequestParamsMaxTokens { get; }
+
+    internal HistogramFamily.Histogram TimeToFirstToken { get; }
+
+    internal HistogramFamily.Histogram InterTokenLatency { get; }
+
+    internal HistogramFamily.Histogram RequestTimePerOutputToken { get; }
+
+    internal HistogramFamily.Histogram E2eLatency { get; }
+
+    internal HistogramFamily.Histogram QueueTime { get; }
+
+    internal HistogramFamily.Histogram InferenceTime { get; }
+
+    internal HistogramFamily.Histogram PrefillTime { get; }
+
+    internal HistogramFamily.Histogram DecodeTime { get; }
+
+    internal HistogramFamily.Histogram PrefillKvComputedTokens { get; }
+
+    /// <summary>Starts tracing one request that arrived now.</summary>
+    public RequestTrace Begin(InferenceRequest request) => new(this, request, _options.MaxModelLen);
+
+    internal CounterFamily.Counter RequestSuccess(string reason) => _success.WithLabels([.. _labels, reason]);
+
+    /// <summary>
+    /// Adds prompt tokens looked up in the prefix cache and how many of them were cached (the rank
+    /// grain's lookup at admission; the same number the response reports as cached_tokens).
+    /// </summary>
+    public void AddPrefixCache(long queries, long hits)
+    {
+        _prefixQueries.Inc(queries);
+        _prefixHits.Inc(hits);
+    }
+
+    private async Task RefreshFromRankAsync(CancellationToken cancellationToken)
+    {
+        var status = await _grain.GetStatus().WaitAsync(cancellationToken);
+        _running.Set(status.Running);
+        _waiting.Set(status.Waiting);
+        // Blocks pinned by running requests over the rank's capacity, as vLLM's KV cache manager reports usage.
+        _kvUsage.Set(status.KvBlocksTotal > 0 ? (double)status.KvBlocksUsed / status.KvBlocksTotal : 0);
+        // vLLM sets the series of each (waiting, running) adapter combination it sees to the time of that
+        // update; series of earlier combinations stay, with their older times.
+        foreach (var change in status.LoraChanges)
+        {
+            _loraInfo.WithLabels(_maxLora, change.Waiting, change.Running).Set(change.At.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
+}
