@@ -44,7 +44,7 @@ fi
 if [ $SMOKE = 1 ]; then
   NS_SECONDS=2; WARM=1; LEVELS=${LEVELS:-"20"}; STREAM_SECONDS=1; DP_TOTAL=16; IDLE_STREAMS=100; STARTS=1; TOKENS=10
 else
-  NS_SECONDS=10; WARM=3; LEVELS=${LEVELS:-"100 500 1000 2000 4000 6000 8000 10000"}; STREAM_SECONDS=6; DP_TOTAL=2000; IDLE_STREAMS=10000; STARTS=5; TOKENS=50
+  NS_SECONDS=10; WARM=3; LEVELS=${LEVELS:-"100 500 1000 2000 4000 6000 8000 10000"}; STREAM_SECONDS=6; DP_TOTAL=800; IDLE_STREAMS=10000; STARTS=5; TOKENS=50
 fi
 TTFT=100; ITL=50
 STREAM_LIFE=$(awk "BEGIN{print ($TTFT + $ITL * ($TOKENS - 1)) / 1000}")   # seconds one stream lasts
@@ -160,10 +160,13 @@ for c in $LEVELS; do
   start_baseline --time-to-first-token ${TTFT}ms --inter-token-latency ${ITL}ms
   load "baseline-streams-$c" --url "http://127.0.0.1:$BPORT" --concurrency "$c" "${stream_args[@]}"
   stop_server
+  start_baseline --time-to-first-token ${TTFT}ms --inter-token-latency ${ITL}ms --timer precise
+  load "precise-baseline-streams-$c" --url "http://127.0.0.1:$BPORT" --concurrency "$c" "${stream_args[@]}"
+  stop_server
   start_sim --max-num-seqs "$c" --max-waiting-queue-length "$c" --time-to-first-token ${TTFT}ms --inter-token-latency ${ITL}ms
   load "sim-streams-$c" --url "http://127.0.0.1:$PORT" --concurrency "$c" "${stream_args[@]}"
   stop_server
-  names+=("baseline-streams-$c" "sim-streams-$c")
+  names+=("baseline-streams-$c" "precise-baseline-streams-$c" "sim-streams-$c")
 done
 {
   echo
@@ -171,11 +174,15 @@ done
   echo
   echo "Errors are measured minus configured, in ms. Target: ITL and TTFT error p50 ≤ 1 ms, p99 ≤ 5 ms, every request completes."
   echo
-  echo "| concurrency | baseline TTFT err p50/p99 | baseline ITL err p50/p99 | baseline errors | sim TTFT err p50/p99 | sim ITL err p50/p99 | sim errors | sim/baseline tok/s |"
-  echo "|---|---|---|---|---|---|---|---|"
+  echo "Baseline = raw Kestrel with Task.Delay per token (what the simulator does); precise = the same with one"
+  echo "deadline-timer thread (\`--timer precise\`). Last column: machine idle % during the simulator run."
+  echo
+  echo "| concurrency | baseline TTFT err p50/p99 | baseline ITL err p50/p99 | precise TTFT err p50/p99 | precise ITL err p50/p99 | sim TTFT err p50/p99 | sim ITL err p50/p99 | errors b/p/s | sim/baseline tok/s | idle % |"
+  echo "|---|---|---|---|---|---|---|---|---|---|"
+  pair() { echo "$(fmt "$(field "$1" "$2.p50")" 2) / $(fmt "$(field "$1" "$2.p99")" 2)"; }
   for c in $LEVELS; do
-    B="baseline-streams-$c"; S="sim-streams-$c"
-    echo "| $c | $(fmt "$(field $B .ttft_error.p50)" 2) / $(fmt "$(field $B .ttft_error.p99)" 2) | $(fmt "$(field $B .itl_error.p50)" 2) / $(fmt "$(field $B .itl_error.p99)" 2) | $(field $B .errors) | $(fmt "$(field $S .ttft_error.p50)" 2) / $(fmt "$(field $S .ttft_error.p99)" 2) | $(fmt "$(field $S .itl_error.p50)" 2) / $(fmt "$(field $S .itl_error.p99)" 2) | $(field $S .errors) | $(ratio "$(field $S .output_tokens_per_second)" "$(field $B .output_tokens_per_second)") |"
+    B="baseline-streams-$c"; P="precise-baseline-streams-$c"; S="sim-streams-$c"
+    echo "| $c | $(pair $B .ttft_error) | $(pair $B .itl_error) | $(pair $P .ttft_error) | $(pair $P .itl_error) | $(pair $S .ttft_error) | $(pair $S .itl_error) | $(field $B .errors)/$(field $P .errors)/$(field $S .errors) | $(ratio "$(field $S .output_tokens_per_second)" "$(field $B .output_tokens_per_second)") | $(fmt "$(field $S .machine.idle)" 0) |"
   done
   table "${names[@]}"
 } >>"$OUT"

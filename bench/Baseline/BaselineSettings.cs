@@ -2,12 +2,15 @@ using System.Globalization;
 
 namespace OrleansSim.Bench.Baseline;
 
-/// <summary>Command line of the baseline: a subset of the simulator's flags (durations in ms or with ms/s suffix).</summary>
-public sealed record BaselineSettings(int Port, int Ranks, TimeSpan TimeToFirstToken, TimeSpan InterTokenLatency, string Model)
+/// <summary>
+/// Command line of the baseline: a subset of the simulator's flags (durations in ms or with ms/s suffix), plus
+/// <c>--timer delay|precise</c>: Task.Delay per token (default, what the simulator does) or <see cref="DeadlineTimer"/>.
+/// </summary>
+public sealed record BaselineSettings(int Port, int Ranks, TimeSpan TimeToFirstToken, TimeSpan InterTokenLatency, string Model, bool PreciseTimer)
 {
     public static BaselineSettings Parse(string[] args)
     {
-        var s = new BaselineSettings(8100, 1, TimeSpan.Zero, TimeSpan.Zero, "bench-model");
+        var s = new BaselineSettings(8100, 1, TimeSpan.Zero, TimeSpan.Zero, "bench-model", PreciseTimer: false);
         for (var i = 0; i < args.Length; i++)
         {
             var value = i + 1 < args.Length ? args[i + 1] : throw new ArgumentException($"{args[i]} needs a value");
@@ -18,6 +21,7 @@ public sealed record BaselineSettings(int Port, int Ranks, TimeSpan TimeToFirstT
                 "--time-to-first-token" => s with { TimeToFirstToken = Duration(value) },
                 "--inter-token-latency" => s with { InterTokenLatency = Duration(value) },
                 "--model" => s with { Model = value },
+                "--timer" => s with { PreciseTimer = value == "precise" ? true : value == "delay" ? false : throw new ArgumentException("--timer is delay or precise") },
                 _ => throw new ArgumentException($"unknown flag {args[i]}"),
             };
             i++;

@@ -16,6 +16,7 @@ public sealed class CompletionHandler(BaselineSettings settings)
     private static readonly byte[] Prefix = "data: "u8.ToArray();
     private static readonly byte[] Suffix = "\n\n"u8.ToArray();
     private static readonly byte[] Done = "data: [DONE]\n\n"u8.ToArray();
+    private readonly DeadlineTimer? _timer = settings.PreciseTimer ? new DeadlineTimer() : null;
 
     public async Task HandleAsync(HttpContext context)
     {
@@ -221,8 +222,13 @@ public sealed class CompletionHandler(BaselineSettings settings)
         w.WriteEndObject();
     }
 
-    private static Task WaitUntilAsync(long start, TimeSpan offset, CancellationToken aborted)
+    private Task WaitUntilAsync(long start, TimeSpan offset, CancellationToken aborted)
     {
+        if (_timer is not null)
+        {
+            return _timer.WaitUntilAsync(start + (long)(offset.TotalSeconds * Stopwatch.Frequency), aborted);
+        }
+
         var remaining = offset - Stopwatch.GetElapsedTime(start);
         return remaining > TimeSpan.Zero ? Task.Delay(remaining, aborted) : Task.CompletedTask;
     }

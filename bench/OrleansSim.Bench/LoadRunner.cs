@@ -48,7 +48,7 @@ public sealed class LoadRunner
         _body = RequestBody(options);
     }
 
-    /// <summary>Measured requests (those sent after the warm-up).</summary>
+    /// <summary>Every request, warm-up included (see <see cref="RequestSample.Measured"/>).</summary>
     public IReadOnlyList<RequestSample> Samples => _samples;
 
     public long MeasureFrom => _measureFrom;
@@ -91,11 +91,7 @@ public sealed class LoadRunner
         var target = worker % _urls.Length;
         while (TryClaim(out var measured))
         {
-            var sample = await SendAsync(target);
-            if (measured)
-            {
-                Record(sample);
-            }
+            Record(await SendAsync(target, measured));
         }
     }
 
@@ -130,11 +126,7 @@ public sealed class LoadRunner
             {
                 try
                 {
-                    var sample = await SendAsync(target);
-                    if (measured)
-                    {
-                        Record(sample);
-                    }
+                    Record(await SendAsync(target, measured));
                 }
                 finally
                 {
@@ -167,9 +159,9 @@ public sealed class LoadRunner
         }
     }
 
-    private async Task<RequestSample> SendAsync(int target)
+    private async Task<RequestSample> SendAsync(int target, bool measured)
     {
-        var sample = new RequestSample { Target = target, StartedAt = Stopwatch.GetTimestamp() };
+        var sample = new RequestSample { Target = target, StartedAt = Stopwatch.GetTimestamp(), Measured = measured };
         try
         {
             using var request = new HttpRequestMessage(HttpMethod.Post, _urls[target]) { Content = new ByteArrayContent(_body) };

@@ -27,11 +27,13 @@ double serverCpuStart = 0;
 long wallStart = 0;
 var clientCpuStart = TimeSpan.Zero;
 var started = 0;
+long[]? machineStart = null;
 await runner.RunAsync(() =>
 {
     sampler?.ResetPeak();
     serverCpuStart = sampler?.CpuSeconds() ?? 0;
     clientCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
+    machineStart = MachineCpu.Read();
     wallStart = Stopwatch.GetTimestamp();
     Volatile.Write(ref started, 1);
 });
@@ -40,7 +42,7 @@ await runner.RunAsync(() =>
 var seconds = Volatile.Read(ref started) == 1 ? Stopwatch.GetElapsedTime(wallStart).TotalSeconds : double.NaN;
 (double, double)? server = sampler is null ? null : (seconds, sampler.CpuSeconds() - serverCpuStart);
 var clientCores = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuStart).TotalSeconds / seconds;
-var report = Report.Build(options, runner, server, sampler?.PeakRssMb, clientCores);
+var report = Report.Build(options, runner, server, sampler?.PeakRssMb, clientCores) with { Machine = MachineCpu.Between(machineStart, MachineCpu.Read()) };
 Console.Out.Write(report.ToText());
 if (options.JsonPath is { } json)
 {

@@ -37,21 +37,23 @@ public sealed record Report
     public double? ServerCpuCores { get; init; }
     public double? ServerPeakRssMb { get; init; }
     public double ClientCpuCores { get; init; }
+    public MachineCpu? Machine { get; init; }
     public IReadOnlyList<TargetReport> Targets { get; init; } = [];
 
     public static Report Build(BenchOptions o, LoadRunner runner, (double Seconds, double Cpu)? server, double? peakRssMb, double clientCpuCores)
     {
-        var samples = runner.Samples;
+        var all = runner.Samples;
+        var samples = all.Where(s => s.Measured).ToList();
         var ok = samples.Where(s => s.Error is null).ToList();
         var lastEnd = samples.Count == 0 ? runner.MeasureFrom : samples.Max(s => s.EndedAt);
-        // Throughput: with --duration, requests finished inside the window over its length; with --requests,
-        // all measured requests over the time until the last one finished.
+        // Throughput: with --duration, requests (whenever sent) that finished inside the window, over its length;
+        // with --requests, all measured requests over the time until the last one finished.
         double window;
         List<RequestSample> counted;
         if (o.Requests is null)
         {
             window = o.Duration.TotalSeconds;
-            counted = [.. ok.Where(s => s.EndedAt <= runner.StopAt)];
+            counted = [.. all.Where(s => s.Error is null && s.EndedAt >= runner.MeasureFrom && s.EndedAt <= runner.StopAt)];
         }
         else
         {
@@ -100,8 +102,8 @@ public sealed record Report
     public string ToJson() => JsonSerializer.Serialize(this, Json);
 
     public const string MarkdownHeader =
-        "| run | load | req/s | out tok/s | TTFT p50/p90/p99 ms | ITL p50/p90/p99 ms | E2E p50/p99 ms | TTFT err p50/p99 | ITL err p50/p99 | errors | server CPU ms/req | server cores | peak RSS MB |\n" +
-        "|---|---|---|---|---|---|---|---|---|---|---|---|---|";
+        "| run | load | req/s | out tok/s | TTFT p50/p90/p99 ms | ITL p50/p90/p99 ms | E2E p50/p99 ms | TTFT err p50/p99 | ITL err p50/p99 | errors | server CPU ms/req | server cores | peak RSS MB | machine idle % |\n" +
+        "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|";
 
     public string ToMarkdownRow()
     {
@@ -110,7 +112,7 @@ public sealed record Report
         static string P2(Percentiles? p) => p is null || p.Count == 0 ? "–" : $"{F(p.P50)} / {F(p.P99)}";
         static string O(double? v) => v is double d ? F(d) : "–";
         return $"| {Label} | {Load} | {F(RequestsPerSecond)} | {F(OutputTokensPerSecond)} | {P3(Ttft)} | {P3(Itl)} | {F(E2e.P50)} / {F(E2e.P99)} | {P2(TtftError)} | {P2(ItlError)} | {Errors} | "
-            + $"{(ServerCpuMsPerRequest is double c ? c.ToString("F3", CultureInfo.InvariantCulture) : "–")} | {O(ServerCpuCores)} | {O(ServerPeakRssMb)} |";
+            + $"{(ServerCpuMsPerRequest is double c ? c.ToString("F3", CultureInfo.InvariantCulture) : "–")} | {O(ServerCpuCores)} | {O(ServerPeakRssMb)} | {O(Machine?.Idle)} |";
     }
 
     public string ToText()
@@ -126,6 +128,11 @@ public sealed record Report
         if (ServerCpuMsPerRequest is double cpu)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"server: {cpu:F3} CPU ms/request, {ServerCpuCores:F2} cores, peak RSS {ServerPeakRssMb:F0} MB; client {ClientCpuCores:F2} cores");
+        }
+
+        if (Machine is { } m)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"machine (all cores): user {m.User}%, system {m.System}%, softirq {m.SoftIrq}%, steal {m.Steal}%, idle {m.Idle}%");
         }
 
         foreach (var t in Targets)

@@ -7,6 +7,9 @@ public sealed class RequestSample
 
     public long StartedAt { get; init; }
 
+    /// <summary>Sent after the warm-up: counts in the latency figures.</summary>
+    public bool Measured { get; init; }
+
     public long EndedAt { get; set; }
 
     public string? Error { get; set; }
