@@ -22,37 +22,89 @@ public static class CompletionWire
     public static string ResponseId(EndpointKind kind, string requestId) =>
         kind == EndpointKind.Chat ? $"chatcmpl-{requestId}" : $"cmpl-{requestId}";
 
+    /// <summary>Writes <c>"id": "chatcmpl-&lt;id&gt;"</c> without building the string (this runs once per streamed chunk).</summary>
+    private static void WriteId(Utf8JsonWriter w, InferenceRequest request)
+    {
+        var prefix = request.Kind == EndpointKind.Chat ? "chatcmpl-" : "cmpl-";
+        var length = prefix.Length + request.RequestId.Length;
+        if (length > 256)
+        {
+            w.WriteString(P.Id, ResponseId(request.Kind, request.RequestId));
+            return;
+        }
+
+        Span<char> id = stackalloc char[length];
+        prefix.CopyTo(id);
+        request.RequestId.CopyTo(id[prefix.Length..]);
+        w.WriteString(P.Id, id);
+    }
+
+    /// <summary>Property names, encoded once (writing a string name transcodes and escapes it on every call).</summary>
+    private static class P
+    {
+        public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+        public static readonly JsonEncodedText Object = JsonEncodedText.Encode("object");
+        public static readonly JsonEncodedText Created = JsonEncodedText.Encode("created");
+        public static readonly JsonEncodedText Model = JsonEncodedText.Encode("model");
+        public static readonly JsonEncodedText Choices = JsonEncodedText.Encode("choices");
+        public static readonly JsonEncodedText Index = JsonEncodedText.Encode("index");
+        public static readonly JsonEncodedText Message = JsonEncodedText.Encode("message");
+        public static readonly JsonEncodedText Role = JsonEncodedText.Encode("role");
+        public static readonly JsonEncodedText Content = JsonEncodedText.Encode("content");
+        public static readonly JsonEncodedText ToolCalls = JsonEncodedText.Encode("tool_calls");
+        public static readonly JsonEncodedText Text = JsonEncodedText.Encode("text");
+        public static readonly JsonEncodedText Logprobs = JsonEncodedText.Encode("logprobs");
+        public static readonly JsonEncodedText FinishReason = JsonEncodedText.Encode("finish_reason");
+        public static readonly JsonEncodedText StopReason = JsonEncodedText.Encode("stop_reason");
+        public static readonly JsonEncodedText Delta = JsonEncodedText.Encode("delta");
+        public static readonly JsonEncodedText Usage = JsonEncodedText.Encode("usage");
+        public static readonly JsonEncodedText PromptTokens = JsonEncodedText.Encode("prompt_tokens");
+        public static readonly JsonEncodedText TotalTokens = JsonEncodedText.Encode("total_tokens");
+        public static readonly JsonEncodedText CompletionTokens = JsonEncodedText.Encode("completion_tokens");
+        public static readonly JsonEncodedText PromptTokensDetails = JsonEncodedText.Encode("prompt_tokens_details");
+        public static readonly JsonEncodedText CachedTokens = JsonEncodedText.Encode("cached_tokens");
+    }
+
+    /// <summary>Constant values, encoded once.</summary>
+    private static class V
+    {
+        public static readonly JsonEncodedText ChatCompletion = JsonEncodedText.Encode("chat.completion");
+        public static readonly JsonEncodedText ChatChunk = JsonEncodedText.Encode("chat.completion.chunk");
+        public static readonly JsonEncodedText TextCompletion = JsonEncodedText.Encode("text_completion");
+        public static readonly JsonEncodedText Assistant = JsonEncodedText.Encode("assistant");
+    }
+
     /// <summary>The complete non-streaming body.</summary>
     public static void WriteResponse(Utf8JsonWriter w, InferenceRequest request, long created, IReadOnlyList<GeneratedText> choices, Usage usage)
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
-        w.WriteString("id", ResponseId(request.Kind, request.RequestId));
-        w.WriteString("object", chat ? "chat.completion" : "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", request.ResponseModel);
-        w.WriteStartArray("choices");
+        WriteId(w, request);
+        w.WriteString(P.Object, chat ? V.ChatCompletion : V.TextCompletion);
+        w.WriteNumber(P.Created, created);
+        w.WriteString(P.Model, request.ResponseModel);
+        w.WriteStartArray(P.Choices);
         for (var i = 0; i < choices.Count; i++)
         {
             w.WriteStartObject();
-            w.WriteNumber("index", i);
+            w.WriteNumber(P.Index, i);
             if (chat)
             {
-                w.WriteStartObject("message");
-                w.WriteString("role", "assistant");
-                w.WriteString("content", choices[i].Text);
-                w.WriteStartArray("tool_calls");
+                w.WriteStartObject(P.Message);
+                w.WriteString(P.Role, V.Assistant);
+                w.WriteString(P.Content, choices[i].Text);
+                w.WriteStartArray(P.ToolCalls);
                 w.WriteEndArray();
                 w.WriteEndObject();
             }
             else
             {
-                w.WriteString("text", choices[i].Text);
+                w.WriteString(P.Text, choices[i].Text);
             }
 
-            w.WriteNull("logprobs");
-            w.WriteString("finish_reason", choices[i].FinishReason);
-            w.WriteNull("stop_reason");
+            w.WriteNull(P.Logprobs);
+            w.WriteString(P.FinishReason, choices[i].FinishReason);
+            w.WriteNull(P.StopReason);
             w.WriteEndObject();
         }
 
@@ -69,46 +121,46 @@ public static class CompletionWire
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
-        w.WriteString("id", ResponseId(request.Kind, request.RequestId));
-        w.WriteString("object", chat ? "chat.completion.chunk" : "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", request.ResponseModel);
-        w.WriteStartArray("choices");
+        WriteId(w, request);
+        w.WriteString(P.Object, chat ? V.ChatChunk : V.TextCompletion);
+        w.WriteNumber(P.Created, created);
+        w.WriteString(P.Model, request.ResponseModel);
+        w.WriteStartArray(P.Choices);
         w.WriteStartObject();
-        w.WriteNumber("index", index);
+        w.WriteNumber(P.Index, index);
         if (chat)
         {
-            w.WriteStartObject("delta");
+            w.WriteStartObject(P.Delta);
             if (role)
             {
-                w.WriteString("role", "assistant");
-                w.WriteString("content", "");
+                w.WriteString(P.Role, V.Assistant);
+                w.WriteString(P.Content, "");
             }
             else if (content is not null)
             {
-                w.WriteString("content", content);
+                w.WriteString(P.Content, content);
             }
 
             w.WriteEndObject();
         }
         else
         {
-            w.WriteString("text", content ?? "");
+            w.WriteString(P.Text, content ?? "");
         }
 
-        w.WriteNull("logprobs");
+        w.WriteNull(P.Logprobs);
         if (finishReason is null)
         {
-            w.WriteNull("finish_reason");
+            w.WriteNull(P.FinishReason);
         }
         else
         {
-            w.WriteString("finish_reason", finishReason);
+            w.WriteString(P.FinishReason, finishReason);
         }
 
         if (!chat || finishReason is not null)
         {
-            w.WriteNull("stop_reason");
+            w.WriteNull(P.StopReason);
         }
 
         w.WriteEndObject();
@@ -119,7 +171,7 @@ public static class CompletionWire
         }
         else
         {
-            w.WriteNull("usage");
+            w.WriteNull(P.Usage);
         }
 
         w.WriteEndObject();
@@ -129,11 +181,11 @@ public static class CompletionWire
     public static void WriteUsageChunk(Utf8JsonWriter w, InferenceRequest request, long created, Usage usage)
     {
         w.WriteStartObject();
-        w.WriteString("id", ResponseId(request.Kind, request.RequestId));
-        w.WriteString("object", request.Kind == EndpointKind.Chat ? "chat.completion.chunk" : "text_completion");
-        w.WriteNumber("created", created);
-        w.WriteString("model", request.ResponseModel);
-        w.WriteStartArray("choices");
+        WriteId(w, request);
+        w.WriteString(P.Object, request.Kind == EndpointKind.Chat ? V.ChatChunk : V.TextCompletion);
+        w.WriteNumber(P.Created, created);
+        w.WriteString(P.Model, request.ResponseModel);
+        w.WriteStartArray(P.Choices);
         w.WriteEndArray();
         WriteUsage(w, usage);
         w.WriteEndObject();
@@ -141,19 +193,19 @@ public static class CompletionWire
 
     public static void WriteUsage(Utf8JsonWriter w, Usage usage)
     {
-        w.WriteStartObject("usage");
-        w.WriteNumber("prompt_tokens", usage.PromptTokens);
-        w.WriteNumber("total_tokens", usage.TotalTokens);
-        w.WriteNumber("completion_tokens", usage.CompletionTokens);
+        w.WriteStartObject(P.Usage);
+        w.WriteNumber(P.PromptTokens, usage.PromptTokens);
+        w.WriteNumber(P.TotalTokens, usage.TotalTokens);
+        w.WriteNumber(P.CompletionTokens, usage.CompletionTokens);
         if (usage.CachedTokens is { } cached)
         {
-            w.WriteStartObject("prompt_tokens_details");
-            w.WriteNumber("cached_tokens", cached);
+            w.WriteStartObject(P.PromptTokensDetails);
+            w.WriteNumber(P.CachedTokens, cached);
             w.WriteEndObject();
         }
         else
         {
-            w.WriteNull("prompt_tokens_details");
+            w.WriteNull(P.PromptTokensDetails);
         }
         w.WriteEndObject();
     }
