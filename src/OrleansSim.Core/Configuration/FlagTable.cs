@@ -14,8 +14,7 @@ internal static class FlagTable
     private const FlagStatus Supported = FlagStatus.Supported;
     private const FlagStatus Ignored = FlagStatus.Ignored;
 
-    public static readonly string[] FailureTypes =
-        ["rate_limit", "invalid_api_key", "context_length", "server_error", "invalid_request", "model_not_found"];
+    public static readonly IReadOnlyList<string> FailureTypes = Chaos.FailureInjector.AllTypes;
 
     public static IReadOnlyList<FlagDefinition> All { get; } =
     [
@@ -294,7 +293,8 @@ internal static class FlagTable
         // --- failure types (not supported yet) ---
         new("failure-types", FlagKind.StringList, Array.Empty<string>(), "injected failure types: " + string.Join(", ", FailureTypes))
         {
-            DefaultText = "all",
+            Status = Supported, DefaultText = "all",
+            Apply = (o, v) => o with { FailureTypes = [.. (IReadOnlyList<string>)v!] }, Read = o => o.FailureTypes,
             Check = v => ((IReadOnlyList<string>)v).FirstOrDefault(t => !FailureTypes.Contains(t)) is { } bad
                 ? $"must be among {string.Join(", ", FailureTypes)} (got '{bad}')"
                 : null,

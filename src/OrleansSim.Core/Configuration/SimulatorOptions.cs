@@ -91,8 +91,10 @@ public sealed record SimulatorOptions
     /// <summary><c>--max-cpu-loras</c>; 0 means <see cref="MaxLoras"/>. Validated only (no CPU tier is simulated).</summary>
     public int MaxCpuLoras { get; init; }
 
-    // --- failure injection (validated; behaviour arrives with the chaos issue) ---
+    // --- failure injection (Chaos/FailureInjector) ---
     public double FailureInjectionRate { get; init; }
+    /// <summary>Kinds to inject (<c>--failure-types</c>); empty = all.</summary>
+    public IReadOnlyList<string> FailureTypes { get; init; } = [];
 
     // --- pod identity (env POD_NAME / POD_NAMESPACE / POD_IP) ---
     public string PodName { get; init; } = "";

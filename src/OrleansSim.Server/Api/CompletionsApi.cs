@@ -1,3 +1,5 @@
+using System.Text.Json;
+using OrleansSim.Core.Chaos;
 using OrleansSim.Server.Hosting;
 using OrleansSim.Server.Inference;
 
@@ -19,17 +21,26 @@ public static class CompletionsApi
         return app;
     }
 
-    private static Task ChatAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner) =>
-        HandleAsync(context, EndpointKind.Chat, parser, ranks, runner);
+    private static Task ChatAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner, FailureInjector failures) =>
+        HandleAsync(context, EndpointKind.Chat, parser, ranks, runner, failures);
 
-    private static Task CompletionAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner) =>
-        HandleAsync(context, EndpointKind.Completion, parser, ranks, runner);
+    private static Task CompletionAsync(HttpContext context, RequestParser parser, RankDirectory ranks, InferenceRunner runner, FailureInjector failures) =>
+        HandleAsync(context, EndpointKind.Completion, parser, ranks, runner, failures);
 
-    private static async Task HandleAsync(HttpContext context, EndpointKind kind, RequestParser parser, RankDirectory ranks, InferenceRunner runner)
+    private static async Task HandleAsync(HttpContext context, EndpointKind kind, RequestParser parser, RankDirectory ranks, InferenceRunner runner, FailureInjector failures)
     {
         var body = await RequestBody.ReadAsync(context);
         using var document = JsonFields.ParseBody(body);
+        // Injected failures come before model validation, as in llm-d-inference-sim.
+        if (failures.Enabled && failures.Next(RequestedModel(document.RootElement) ?? failures.DefaultModel) is { } failure)
+        {
+            throw new ApiException(failure.Status, failure.Message, failure.Param);
+        }
+
         var request = parser.Parse(kind, document.RootElement, RequestIdentity.Of(context));
         await runner.RunAsync(context, ranks[ranks.RankOf(context)], request);
     }
+
+    private static string? RequestedModel(JsonElement body) =>
+        body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null;
 }

@@ -1,4 +1,5 @@
 using System.Net;
+using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
@@ -64,6 +65,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestParser>();
+        builder.Services.AddSingleton<FailureInjector>();
         builder.Services.AddSingleton<InferenceRunner>();
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();

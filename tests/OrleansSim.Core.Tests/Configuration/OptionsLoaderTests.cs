@@ -453,7 +453,7 @@ public sealed class OptionsLoaderTests : IDisposable
     // ---------- not supported yet ----------
 
     [Theory]
-    [InlineData("--failure-types", "rate_limit", "server_error")]
+    [InlineData("--dataset-path", "/data/db.sqlite")]
     [InlineData("--ssl-certfile", "c.pem", "--ssl-keyfile", "k.pem")]
     [InlineData("--startup-duration", "1s")]
     [InlineData("--no-enable-sleep-mode")]
@@ -487,8 +487,8 @@ public sealed class OptionsLoaderTests : IDisposable
         string path = WriteYaml("model: m\nglobal-cache-hit-threshold: 0.5\n");
         Assert.Equal("--global-cache-hit-threshold is not supported yet", Fails("--config", path).Message);
 
-        path = WriteYaml("model: m\nfailure-types:\n  - rate_limit\n");
-        Assert.Equal("--failure-types is not supported yet", Fails("--config", path).Message);
+        path = WriteYaml("model: m\nssl-certfile: c.pem\nssl-keyfile: k.pem\n");
+        Assert.Equal("--ssl-certfile is not supported yet", Fails("--config", path).Message);
     }
 
     [Theory]
@@ -619,5 +619,16 @@ public sealed class OptionsLoaderTests : IDisposable
         Assert.Equal("pod-1", root.GetProperty("pod-name").GetString());
         Assert.True(root.GetProperty("emit-pod-headers").GetBoolean());
         Assert.Contains('\n', json);
+    }
+
+    [Fact]
+    public void FailureTypesAreAListFromTheCommandLineOrYaml()
+    {
+        Assert.Equal(["rate_limit", "server_error"], Load("--model", "m", "--failure-types", "rate_limit", "server_error").FailureTypes);
+        string path = WriteYaml("model: m\nfailure-injection-rate: 25\nfailure-types:\n  - invalid_api_key\n");
+        SimulatorOptions o = Load("--config", path);
+        Assert.Equal(["invalid_api_key"], o.FailureTypes);
+        Assert.Equal(25, o.FailureInjectionRate);
+        Assert.Empty(Load("--model", "m").FailureTypes);
     }
 }

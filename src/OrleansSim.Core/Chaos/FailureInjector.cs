@@ -1,0 +1,73 @@
+using OrleansSim.Core.Configuration;
+
+namespace OrleansSim.Core.Chaos;
+
+/// <summary>An injected failure: the HTTP status, message and <c>param</c> of the error body.</summary>
+public sealed record InjectedFailure(string Type, int Status, string Message, string? Param);
+
+/// <summary>
+/// <c>--failure-injection-rate</c> / <c>--failure-types</c>: each request is answered with an error with
+/// probability rate %, its kind drawn uniformly from the configured types (all by default). The kinds,
+/// statuses and messages are llm-d-inference-sim's, so tests written against it keep working. Draws come
+/// from one RNG seeded with <c>--seed</c>, so a run is reproducible for a given request order.
+/// </summary>
+public sealed class FailureInjector
+{
+    /// <summary>Every failure kind, in llm-d-inference-sim's order.</summary>
+    public static readonly IReadOnlyList<string> AllTypes =
+        ["rate_limit", "invalid_api_key", "context_length", "server_error", "invalid_request", "model_not_found"];
+
+    private readonly double _rate;
+    private readonly string[] _types;
+    private readonly int _maxModelLen;
+    private readonly Random _random;
+    private readonly Lock _gate = new();
+
+    public FailureInjector(SimulatorOptions options)
+    {
+        _rate = options.FailureInjectionRate;
+        _types = options.FailureTypes.Count > 0 ? [.. options.FailureTypes] : [.. AllTypes];
+        _maxModelLen = options.MaxModelLen;
+        DefaultModel = options.DisplayModelName;
+        _random = new Random(unchecked((int)options.Seed) ^ 0x5eed);
+    }
+
+    public bool Enabled => _rate > 0;
+
+    /// <summary>The model named in messages when the request names none.</summary>
+    public string DefaultModel { get; }
+
+    /// <summary>Rolls for one request; null when it is served normally.</summary>
+    public InjectedFailure? Next(string model)
+    {
+        if (!Enabled)
+        {
+            return null;
+        }
+
+        string type;
+        lock (_gate)
+        {
+            // llm-d: RandomInt(1, 100) <= rate.
+            if (_random.Next(1, 101) > _rate)
+            {
+                return null;
+            }
+
+            type = _types[_random.Next(_types.Length)];
+        }
+
+        return Describe(type, model, _maxModelLen);
+    }
+
+    public static InjectedFailure Describe(string type, string model, int maxModelLen) => type switch
+    {
+        "rate_limit" => new(type, 429, $"Rate limit reached for {model} in organization org-xxx on requests per min (RPM): Limit 3, Used 3, Requested 1.", null),
+        "invalid_api_key" => new(type, 401, "Incorrect API key provided.", null),
+        "context_length" => new(type, 400, $"This model's maximum context length is {maxModelLen} tokens. However, your messages resulted in {maxModelLen + 476} tokens.", "messages"),
+        "server_error" => new(type, 503, "The server is overloaded or not ready yet.", null),
+        "invalid_request" => new(type, 400, "Invalid request: missing required parameter 'model'.", "model"),
+        "model_not_found" => new(type, 404, $"The model '{model}-nonexistent' does not exist", "model"),
+        _ => throw new ArgumentOutOfRangeException(nameof(type), type, "unknown failure type"),
+    };
+}
