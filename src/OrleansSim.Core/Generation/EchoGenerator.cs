@@ -48,9 +48,9 @@ public sealed class EchoGenerator(ISimTokenizer tokenizer) : ITextGenerator
             finish = GenerationHelpers.Stop;
         }
 
-        if (GenerationHelpers.TryCutAtStop(pieces, request.Stop, out var cut))
+        if (GenerationHelpers.TryCutAtStop(pieces, request.Stop, out var cut, out var matched))
         {
-            return new GeneratedText(cut, GenerationHelpers.Stop);
+            return new GeneratedText(cut, GenerationHelpers.Stop) { StopReason = matched };
         }
 
         return new GeneratedText(pieces, finish);

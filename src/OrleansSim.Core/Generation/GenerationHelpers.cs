@@ -8,11 +8,13 @@ internal static class GenerationHelpers
 
     /// <summary>
     /// When the concatenated <paramref name="pieces"/> contain one of <paramref name="stops"/>, returns the pieces
-    /// before the earliest occurrence (the last one cut short if the stop string starts inside it) and true.
+    /// before the earliest occurrence (the last one cut short if the stop string starts inside it), the stop
+    /// string that matched (vLLM's <c>stop_reason</c>) and true.
     /// </summary>
-    public static bool TryCutAtStop(List<string> pieces, IReadOnlyList<string> stops, out List<string> cut)
+    public static bool TryCutAtStop(List<string> pieces, IReadOnlyList<string> stops, out List<string> cut, out string? matched)
     {
         cut = pieces;
+        matched = null;
         if (stops.Count == 0 || pieces.Count == 0)
         {
             return false;
@@ -31,6 +33,7 @@ internal static class GenerationHelpers
             if (at >= 0 && (earliest < 0 || at < earliest))
             {
                 earliest = at;
+                matched = stop;
             }
         }
 

@@ -16,6 +16,9 @@ public sealed record GenerationRequest(
 /// <summary>The output of one choice: token pieces (concatenated = the text) and why it ended.</summary>
 public sealed record GeneratedText(IReadOnlyList<string> Tokens, string FinishReason)
 {
+    /// <summary>The stop string that ended the output (vLLM's <c>stop_reason</c>), else null.</summary>
+    public string? StopReason { get; init; }
+
     public string Text => string.Concat(Tokens);
 }
 

@@ -58,9 +58,9 @@ public sealed class RandomGenerator : ITextGenerator
         ArgumentNullException.ThrowIfNull(random);
         (int count, string finish) = ChooseLength(request, random);
         var pieces = Assemble(count, random);
-        if (GenerationHelpers.TryCutAtStop(pieces, request.Stop, out var cut))
+        if (GenerationHelpers.TryCutAtStop(pieces, request.Stop, out var cut, out var matched))
         {
-            return new GeneratedText(cut, GenerationHelpers.Stop);
+            return new GeneratedText(cut, GenerationHelpers.Stop) { StopReason = matched };
         }
 
         return new GeneratedText(pieces, finish);

@@ -12,6 +12,9 @@ public interface ISimTokenizer
     /// <summary>A short name for logs and the startup config (e.g. "o200k_base" or the tokenizer.json path).</summary>
     string Name { get; }
 
+    /// <summary>True when <paramref name="id"/> is a token of the vocabulary (special tokens included).</summary>
+    bool IsKnownTokenId(int id);
+
     IReadOnlyList<int> Encode(string text);
 
     int CountTokens(string text);

@@ -13,6 +13,36 @@ internal sealed class SimTokenizer(string name, Tokenizer inner) : ISimTokenizer
 
     internal Tokenizer Inner { get; } = inner;
 
+    /// <summary>Every id that decodes to something, found once on first use by probing upwards (the
+    /// library does not expose the vocabulary of its tiktoken encodings).</summary>
+    private readonly Lazy<System.Collections.BitArray> _known = new(() => ProbeVocabulary(inner));
+
+    public bool IsKnownTokenId(int id) => id >= 0 && id < _known.Value.Length && _known.Value[id];
+
+    private static System.Collections.BitArray ProbeVocabulary(Tokenizer tokenizer)
+    {
+        const int GapThatEndsTheVocabulary = 4096;
+        var known = new List<bool>(210_000);
+        var lastKnown = -1;
+        for (var id = 0; id - lastKnown <= GapThatEndsTheVocabulary; id++)
+        {
+            var isKnown = !string.IsNullOrEmpty(tokenizer.Decode([id]));
+            known.Add(isKnown);
+            if (isKnown)
+            {
+                lastKnown = id;
+            }
+        }
+
+        var bits = new System.Collections.BitArray(lastKnown + 1);
+        for (var id = 0; id <= lastKnown; id++)
+        {
+            bits[id] = known[id];
+        }
+
+        return bits;
+    }
+
     public IReadOnlyList<int> Encode(string text) => Inner.EncodeToIds(text);
 
     public int CountTokens(string text) => text.Length == 0 ? 0 : Inner.CountTokens(text);

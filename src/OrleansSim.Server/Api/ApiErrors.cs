@@ -24,6 +24,12 @@ public sealed class ApiException(int statusCode, string message, string? param =
 /// </summary>
 public static class ApiErrors
 {
+    /// <summary>
+    /// Writer options for every response body: non-ASCII text and characters such as <c>`</c> or <c>'</c>
+    /// are written as they are (as vLLM's pydantic JSON does), not as <c>\uXXXX</c> escapes.
+    /// </summary>
+    public static readonly JsonWriterOptions WireOptions = new() { Encoder = System.Text.Encodings.Web.JavaScriptEncoder.UnsafeRelaxedJsonEscaping };
+
     public static string TypeFor(int status) => status switch
     {
         400 => "BadRequestError",
@@ -64,7 +70,7 @@ public static class ApiErrors
     public static byte[] Body(int status, string message, string? param, string? type = null)
     {
         var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, WireOptions))
         {
             WriteBody(writer, status, message, param, type);
         }

@@ -12,12 +12,10 @@ public static class CompletionsApi
     {
         app.MapPost("/v1/chat/completions", ChatAsync)
             .WithName("CreateChatCompletion")
-            .WithSummary("OpenAI chat completion (SSE stream with \"stream\": true)")
-            .Accepts<System.Text.Json.JsonElement>("application/json");
+            .WithSummary("OpenAI chat completion (SSE stream with \"stream\": true)");
         app.MapPost("/v1/completions", CompletionAsync)
             .WithName("CreateCompletion")
-            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids")
-            .Accepts<System.Text.Json.JsonElement>("application/json");
+            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids");
         return app;
     }
 
@@ -29,8 +27,7 @@ public static class CompletionsApi
 
     private static async Task HandleAsync(HttpContext context, EndpointKind kind, RequestParser parser, RankDirectory ranks, InferenceRunner runner, FailureInjector failures)
     {
-        var body = await RequestBody.ReadAsync(context);
-        using var document = JsonFields.ParseBody(body);
+        using var document = await RequestBody.ReadJsonAsync(context);
         // Injected failures come before model validation, as in llm-d-inference-sim.
         if (failures.Enabled && failures.Next(RequestedModel(document.RootElement) ?? failures.DefaultModel) is { } failure)
         {
@@ -42,5 +39,5 @@ public static class CompletionsApi
     }
 
     private static string? RequestedModel(JsonElement body) =>
-        body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? model.GetString() : null;
+        body.TryGetProperty("model", out var model) && model.ValueKind == JsonValueKind.String ? JsonFields.Text(model, "model") : null;
 }

@@ -11,10 +11,23 @@ internal static class JsonFields
     public static JsonElement? Get(JsonElement obj, string name) =>
         obj.TryGetProperty(name, out var value) && value.ValueKind != JsonValueKind.Null ? value : null;
 
+    /// <summary>A string value; an unpaired surrogate escape (<c>"\ud800"</c>) is a 400 naming the field.</summary>
+    public static string Text(JsonElement value, string field)
+    {
+        try
+        {
+            return value.GetString()!;
+        }
+        catch (InvalidOperationException)
+        {
+            throw ApiException.BadRequest($"'{field}' is not a valid string: it contains an unpaired surrogate.", field);
+        }
+    }
+
     public static string? GetString(JsonElement obj, string name, string? path = null) => Get(obj, name) switch
     {
         null => null,
-        { ValueKind: JsonValueKind.String } v => v.GetString(),
+        { ValueKind: JsonValueKind.String } v => Text(v, path ?? name),
         _ => throw Invalid(path ?? name, "a string"),
     };
 
@@ -67,7 +80,7 @@ internal static class JsonFields
             case null:
                 return [];
             case { ValueKind: JsonValueKind.String } v:
-                return [v.GetString()!];
+                return [Text(v, name)];
             case { ValueKind: JsonValueKind.Array } v:
                 var list = new List<string>(v.GetArrayLength());
                 foreach (var item in v.EnumerateArray())
@@ -77,7 +90,7 @@ internal static class JsonFields
                         throw Invalid(name, "a string or a list of strings");
                     }
 
-                    list.Add(item.GetString()!);
+                    list.Add(Text(item, name));
                 }
 
                 return list;

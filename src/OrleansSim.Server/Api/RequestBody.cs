@@ -5,6 +5,28 @@ namespace OrleansSim.Server.Api;
 /// <summary>Reads a whole request body (bounded by Kestrel's MaxRequestBodySize).</summary>
 public static class RequestBody
 {
+    /// <summary>
+    /// Reads and parses a JSON request body. A body declared as something other than JSON, bytes that are
+    /// not UTF-8, malformed JSON or a non-object body are 400s (vLLM validates the body as JSON and answers
+    /// 400 for anything else).
+    /// </summary>
+    public static async Task<System.Text.Json.JsonDocument> ReadJsonAsync(HttpContext context)
+    {
+        var contentType = context.Request.ContentType;
+        if (!string.IsNullOrEmpty(contentType) && !contentType.Contains("json", StringComparison.OrdinalIgnoreCase))
+        {
+            throw ApiException.BadRequest($"Expected a JSON request body (Content-Type: application/json), got Content-Type '{contentType}'.");
+        }
+
+        var body = await ReadAsync(context);
+        if (!System.Text.Unicode.Utf8.IsValid(body.Span))
+        {
+            throw ApiException.BadRequest("Invalid JSON in request body: the body is not valid UTF-8.");
+        }
+
+        return JsonFields.ParseBody(body);
+    }
+
     public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext context)
     {
         var reader = context.Request.BodyReader;

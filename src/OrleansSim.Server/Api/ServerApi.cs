@@ -100,7 +100,7 @@ public static class ServerApi
 
     private static async Task TokenizeAsync(HttpContext context, SimulatorOptions options, ISimTokenizer tokenizer, RequestParser parser)
     {
-        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;
         parser.ResolveModel(body);
         var hasPrompt = JsonFields.Get(body, "prompt") is not null;
@@ -150,7 +150,7 @@ public static class ServerApi
 
     private static async Task DetokenizeAsync(HttpContext context, ISimTokenizer tokenizer, RequestParser parser)
     {
-        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;
         parser.ResolveModel(body);
         if (JsonFields.Get(body, "tokens") is not { } tokensElement)
@@ -169,6 +169,11 @@ public static class ServerApi
             if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var value) || value < 0)
             {
                 throw JsonFields.Invalid("tokens", "a list of non-negative integer token ids");
+            }
+
+            if (!tokenizer.IsKnownTokenId(value))
+            {
+                throw ApiException.BadRequest($"Token id {value} is out of vocabulary", "tokens");
             }
 
             ids.Add(value);
@@ -195,7 +200,7 @@ public static class ServerApi
     public static Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK)
     {
         var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, ApiErrors.WireOptions))
         {
             write(writer);
         }

@@ -21,7 +21,7 @@ public sealed class SseWriter : IDisposable
     public SseWriter(HttpResponse response)
     {
         _response = response;
-        _json = new Utf8JsonWriter(_buffer, new JsonWriterOptions { SkipValidation = true });
+        _json = new Utf8JsonWriter(_buffer, ApiErrors.WireOptions with { SkipValidation = true });
     }
 
     /// <summary>True once the status line and headers have gone out (errors must then be sent as events).</summary>

@@ -36,6 +36,7 @@ public static class SimulatorHost
         // "Orleans." with the dot: a bare "Orleans" prefix would also match this project's "OrleansSim.*" categories.
         builder.Logging.AddFilter("Orleans.", LogLevel.Warning);
         builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // the ServerGC notes at every start
+        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error); // a bogus "participant check" stall at every start
         builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported in one line by SimulatorApp
         builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
         builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans placement logs every resilience pipeline run at Information
@@ -70,6 +71,8 @@ public static class SimulatorHost
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
         builder.Services.AddSingleton<Readiness>();
+        // Registered after the web server and the silo, so it stops first (hosted services stop in reverse).
+        builder.Services.AddHostedService<DrainService>();
         builder.Services.AddOpenApi();
         if (options.EnableKvCache)
         {

@@ -22,10 +22,16 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
             headers["x-inference-port"] = context.Connection.LocalPort.ToString(System.Globalization.CultureInfo.InvariantCulture);
         }
 
-        if (readiness.IsDraining && context.Request.Method == HttpMethods.Post && context.Request.Path.StartsWithSegments("/v1"))
+        var tracked = context.Request.Path.StartsWithSegments("/v1");
+        if (tracked && readiness.IsDraining && context.Request.Method == HttpMethods.Post)
         {
             await ApiErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is shutting down.");
             return;
+        }
+
+        if (tracked)
+        {
+            readiness.Enter();
         }
 
         try
@@ -51,6 +57,13 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
             logger.LogError(error, "Request {RequestId} failed", requestId);
             await ApiErrors.WriteAsync(context, StatusCodes.Status500InternalServerError, $"Internal server error: {error.Message}");
             return;
+        }
+        finally
+        {
+            if (tracked)
+            {
+                readiness.Exit();
+            }
         }
 
         // Framework answers without a body (no route: 404, wrong method: 405) get vLLM's error body too.

@@ -104,7 +104,7 @@ public static class CompletionWire
 
             w.WriteNull(P.Logprobs);
             w.WriteString(P.FinishReason, choices[i].FinishReason);
-            w.WriteNull(P.StopReason);
+            WriteStopReason(w, choices[i].StopReason);
             w.WriteEndObject();
         }
 
@@ -117,7 +117,7 @@ public static class CompletionWire
     /// One streaming chunk for one choice. <paramref name="role"/> marks the chat role chunk;
     /// <paramref name="finishReason"/> the final chunk (empty delta / text).
     /// </summary>
-    public static void WriteChunk(Utf8JsonWriter w, InferenceRequest request, long created, int index, string? content, bool role, string? finishReason, Usage? continuousUsage)
+    public static void WriteChunk(Utf8JsonWriter w, InferenceRequest request, long created, int index, string? content, bool role, string? finishReason, Usage? continuousUsage, string? stopReason = null)
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
@@ -160,7 +160,7 @@ public static class CompletionWire
 
         if (!chat || finishReason is not null)
         {
-            w.WriteNull(P.StopReason);
+            WriteStopReason(w, stopReason);
         }
 
         w.WriteEndObject();
@@ -189,6 +189,19 @@ public static class CompletionWire
         w.WriteEndArray();
         WriteUsage(w, usage);
         w.WriteEndObject();
+    }
+
+    /// <summary>vLLM's stop_reason: the stop string that matched, else null.</summary>
+    private static void WriteStopReason(Utf8JsonWriter w, string? stopReason)
+    {
+        if (stopReason is null)
+        {
+            w.WriteNull(P.StopReason);
+        }
+        else
+        {
+            w.WriteString(P.StopReason, stopReason);
+        }
     }
 
     public static void WriteUsage(Utf8JsonWriter w, Usage usage)

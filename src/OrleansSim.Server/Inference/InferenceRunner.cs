@@ -163,7 +163,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
                     if (k == Math.Max(tokens.Count - 1, 0))
                     {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, tokens.Count));
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, tokens.Count), choices[c].StopReason);
                         sse.EndEvent();
                     }
                 }
@@ -194,7 +194,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
     private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, CancellationToken aborted)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer))
+        using (var writer = new Utf8JsonWriter(buffer, ApiErrors.WireOptions))
         {
             CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices, cached));
         }

@@ -27,6 +27,8 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             throw ApiException.BadRequest($"n must be at least 1, got {n}.", "n");
         }
 
+        ValidateSamplingParameters(body);
+
         var maxTokensField = "max_tokens";
         var maxTokens = JsonFields.GetInt(body, "max_tokens");
         if (kind == EndpointKind.Chat && JsonFields.GetInt(body, "max_completion_tokens") is { } completionTokens)
@@ -45,9 +47,22 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             maxTokens ??= CompletionsDefaultMaxTokens;
         }
 
+        if (JsonFields.GetInt(body, "min_tokens") is { } minTokens)
+        {
+            if (minTokens < 0)
+            {
+                throw ApiException.BadRequest($"min_tokens must be greater than or equal to 0, got {minTokens}.", "min_tokens");
+            }
+
+            if (maxTokens is { } max && minTokens > max)
+            {
+                throw ApiException.BadRequest($"min_tokens must be less than or equal to max_tokens={max}, got {minTokens}.", "min_tokens");
+            }
+        }
+
         foreach (var prompt in prompts)
         {
-            CheckContextWindow(prompt.PromptTokens, maxTokens, maxTokensField);
+            CheckContextWindow(prompt.PromptTokens, maxTokens, maxTokensField, kind == EndpointKind.Chat ? "messages" : "prompt");
         }
 
         var stream = JsonFields.GetBool(body, "stream") ?? false;
@@ -84,25 +99,72 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
     }
 
     /// <summary>
+    /// Sampling parameters a simulator cannot honour are still type- and range-checked with vLLM's
+    /// SamplingParams messages, so a client's bad request fails here as it would on vLLM.
+    /// </summary>
+    private static void ValidateSamplingParameters(JsonElement body)
+    {
+        static void Check(bool ok, string field, string rule, double value)
+        {
+            if (!ok)
+            {
+                throw ApiException.BadRequest($"{field} {rule}, got {value.ToString(System.Globalization.CultureInfo.InvariantCulture)}.", field);
+            }
+        }
+
+        if (JsonFields.GetNumber(body, "temperature") is { } temperature)
+        {
+            Check(temperature >= 0, "temperature", "must be non-negative", temperature);
+        }
+
+        if (JsonFields.GetNumber(body, "top_p") is { } topP)
+        {
+            Check(topP is > 0 and <= 1, "top_p", "must be in (0, 1]", topP);
+        }
+
+        if (JsonFields.GetInt(body, "top_k") is { } topK)
+        {
+            Check(topK is -1 or >= 0, "top_k", "must be 0 or -1 (disable), or at least 1", topK);
+        }
+
+        if (JsonFields.GetNumber(body, "min_p") is { } minP)
+        {
+            Check(minP is >= 0 and <= 1, "min_p", "must be in [0, 1]", minP);
+        }
+
+        foreach (var penalty in new[] { "presence_penalty", "frequency_penalty" })
+        {
+            if (JsonFields.GetNumber(body, penalty) is { } value)
+            {
+                Check(value is >= -2 and <= 2, penalty, "must be in [-2, 2]", value);
+            }
+        }
+
+        if (JsonFields.GetNumber(body, "repetition_penalty") is { } repetition)
+        {
+            Check(repetition > 0, "repetition_penalty", "must be greater than zero", repetition);
+        }
+    }
+
+    /// <summary>
     /// vLLM's OpenAIServing._validate_input messages: the prompt alone must leave room for one token;
     /// prompt + max tokens must fit max-model-len.
     /// </summary>
-    public void CheckContextWindow(int promptTokens, int? maxTokens, string maxTokensField = "max_tokens")
+    public void CheckContextWindow(int promptTokens, int? maxTokens, string maxTokensField, string promptField)
     {
         var limit = options.MaxModelLen;
-        if (maxTokens is null)
-        {
-            if (promptTokens >= limit)
-            {
-                throw ApiException.BadRequest(
-                    $"This model's maximum context length is {limit} tokens. However, your request has {promptTokens} input tokens. Please reduce the length of the input messages.",
-                    "messages");
-            }
-        }
-        else if (promptTokens + maxTokens.Value > limit)
+        // The prompt alone must leave room for one generated token, whatever max_tokens says.
+        if (promptTokens >= limit)
         {
             throw ApiException.BadRequest(
-                $"'{maxTokensField}' or 'max_completion_tokens' is too large: {maxTokens}. This model's maximum context length is {limit} tokens and your request has {promptTokens} input tokens ({maxTokens} > {limit} - {promptTokens}).",
+                $"This model's maximum context length is {limit} tokens. However, your request has {promptTokens} input tokens. Please reduce the length of the input messages.",
+                promptField);
+        }
+
+        if (maxTokens is { } requested && promptTokens + requested > limit)
+        {
+            throw ApiException.BadRequest(
+                $"'{maxTokensField}' or 'max_completion_tokens' is too large: {requested}. This model's maximum context length is {limit} tokens and your request has {promptTokens} input tokens ({requested} > {limit} - {promptTokens}).",
                 maxTokensField);
         }
     }
@@ -170,7 +232,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             case null:
                 return "";
             case { ValueKind: JsonValueKind.String } s:
-                return s.GetString()!;
+                return JsonFields.Text(s, $"{path}.content");
             case { ValueKind: JsonValueKind.Array } parts:
                 var text = new StringBuilder();
                 foreach (var part in parts.EnumerateArray())
@@ -204,7 +266,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         switch (prompt.ValueKind)
         {
             case JsonValueKind.String:
-                return [TextPrompt(prompt.GetString()!)];
+                return [TextPrompt(JsonFields.Text(prompt, "prompt"))];
             case JsonValueKind.Array when prompt.GetArrayLength() == 0:
                 throw ApiException.BadRequest("'prompt' must not be empty.", "prompt");
             case JsonValueKind.Array:
@@ -219,7 +281,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
                 {
                     list.Add(item.ValueKind switch
                     {
-                        JsonValueKind.String when first == JsonValueKind.String => TextPrompt(item.GetString()!),
+                        JsonValueKind.String when first == JsonValueKind.String => TextPrompt(JsonFields.Text(item, "prompt")),
                         JsonValueKind.Array when first == JsonValueKind.Array => TokenPrompt(item),
                         _ => throw JsonFields.Invalid("prompt", expected),
                     });
@@ -255,6 +317,11 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             if (id.ValueKind != JsonValueKind.Number || !id.TryGetInt32(out var value) || value < 0)
             {
                 throw JsonFields.Invalid("prompt", "a list of non-negative integer token ids");
+            }
+
+            if (!tokenizer.IsKnownTokenId(value))
+            {
+                throw ApiException.BadRequest($"Token id {value} is out of vocabulary", "prompt");
             }
 
             tokens[i++] = value;

@@ -20,24 +20,27 @@ public static class LoraApi
     {
         app.MapPost("/v1/load_lora_adapter", LoadAsync)
             .WithName("LoadLoraAdapter")
-            .WithSummary("{lora_name, lora_path} → 200 text; duplicate name → 400")
-            .Accepts<System.Text.Json.JsonElement>("application/json");
+            .WithSummary("{lora_name, lora_path} → 200 text; duplicate name → 400");
         app.MapPost("/v1/unload_lora_adapter", UnloadAsync)
             .WithName("UnloadLoraAdapter")
-            .WithSummary("{lora_name} → 200 text; unknown name → 404")
-            .Accepts<System.Text.Json.JsonElement>("application/json");
+            .WithSummary("{lora_name} → 200 text; unknown name → 404");
         return app;
     }
 
     private static async Task LoadAsync(HttpContext context, ModelCatalog models, ILogger<ModelCatalog> logger)
     {
-        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;
         var name = JsonFields.GetString(body, "lora_name");
         var path = JsonFields.GetString(body, "lora_path");
         if (string.IsNullOrEmpty(name) || string.IsNullOrEmpty(path))
         {
             throw new ApiException(StatusCodes.Status400BadRequest, "Both 'lora_name' and 'lora_path' must be provided.", type: InvalidUserInput);
+        }
+
+        if (models.ServedNames.Contains(name, StringComparer.Ordinal))
+        {
+            throw new ApiException(StatusCodes.Status400BadRequest, $"The lora adapter name '{name}' is a served base model name.", "lora_name", type: InvalidUserInput);
         }
 
         if (!models.TryLoad(new LoraModule(name, path)))
@@ -51,7 +54,7 @@ public static class LoraApi
 
     private static async Task UnloadAsync(HttpContext context, ModelCatalog models, ILogger<ModelCatalog> logger)
     {
-        using var document = JsonFields.ParseBody(await RequestBody.ReadAsync(context));
+        using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;
         var name = JsonFields.GetString(body, "lora_name");
         if (string.IsNullOrEmpty(name))

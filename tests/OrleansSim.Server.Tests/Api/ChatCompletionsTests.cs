@@ -73,6 +73,12 @@ public sealed class ChatCompletionsTests(EchoHostFixture fixture) : IClassFixtur
         var choice = body.GetProperty("choices")[0];
         Assert.Equal("keep this ", choice.GetProperty("message").GetProperty("content").GetString());
         Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal("STOP", choice.GetProperty("stop_reason").GetString());
+
+        using var stream = await Client.PostStreamAsync("/v1/chat/completions",
+            """{"model":"test-model","stream":true,"stop":"drop","messages":[{"role":"user","content":"keep this STOP drop this"}]}""");
+        var final = (await Sse.ReadAllAsync(stream)).Where(e => !e.IsDone).Select(e => e.Json).Last();
+        Assert.Equal("drop", final.GetProperty("choices")[0].GetProperty("stop_reason").GetString());
     }
 
     [Fact]

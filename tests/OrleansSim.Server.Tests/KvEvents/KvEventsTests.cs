@@ -250,8 +250,9 @@ public sealed class KvEventsTests
         });
         var done = (await Task.WhenAll(tasks)).Order().ToArray();
         // Slots are free (max-num-seqs 5) but the cache holds one prompt at a time: the second waits.
-        Assert.InRange(done[0], 400, 900);
-        Assert.InRange(done[1], 900, 2500);
+        // Measured as the gap between the two (not absolute times), so a loaded machine does not matter.
+        Assert.InRange(done[0], 400, 5000);
+        Assert.InRange(done[1] - done[0], 400, 5000);
 
         var (tooLarge, body) = await host.Client.PostJsonAsync("/v1/completions", KvSubscriber.Completion(Ids(5000, 81)));
         Assert.Contains("kv cache", Http.AssertError(tooLarge, body, 500, "InternalServerError"), StringComparison.Ordinal);

@@ -78,6 +78,9 @@ public sealed class LoraTests
         var (wrongType, wrongTypeBody) = await host.Client.PostJsonAsync("/v1/load_lora_adapter", """{"lora_name":5,"lora_path":"/p"}""");
         Assert.Contains("lora_name", Http.AssertError(wrongType, wrongTypeBody, 400, "BadRequestError"), StringComparison.Ordinal);
 
+        var (baseName, baseNameBody) = await host.Client.PostJsonAsync("/v1/load_lora_adapter", Load("test-model", "/p"));
+        Assert.Contains("served base model name", Http.AssertError(baseName, baseNameBody, 400, "InvalidUserInput"), StringComparison.Ordinal);
+
         var get = await host.Client.GetAsync("/v1/load_lora_adapter");
         Assert.Equal(405, (int)get.StatusCode);
 

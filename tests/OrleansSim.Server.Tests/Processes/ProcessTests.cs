@@ -105,25 +105,22 @@ public sealed class ProcessTests
         await Task.Delay(300);
         process.Signal("TERM");
 
-        // /ready turns 503 (or the listener is already closed) while the stream drains.
-        using var probe = new HttpClient { Timeout = TimeSpan.FromSeconds(2) };
-        var sawNotReady = false;
-        for (var i = 0; i < 20 && !sawNotReady; i++)
+        // While the stream drains the listener still accepts: /ready answers 503 and new work gets vLLM's 503.
+        using var probe = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
+        var readyStatus = 0;
+        for (var i = 0; i < 40 && readyStatus != 503; i++)
         {
-            try
+            using var ready = await probe.GetAsync("/ready");
+            readyStatus = (int)ready.StatusCode;
+            if (readyStatus != 503)
             {
-                using var ready = await probe.GetAsync(new Uri($"http://127.0.0.1:{port}/ready"));
-                sawNotReady = (int)ready.StatusCode == 503;
+                await Task.Delay(50);
             }
-            catch (HttpRequestException)
-            {
-                sawNotReady = true; // listener closed: no new connections accepted
-            }
-
-            await Task.Delay(50);
         }
 
-        Assert.True(sawNotReady);
+        Assert.Equal(503, readyStatus);
+        var (rejected, rejectedBody) = await probe.PostJsonAsync("/v1/chat/completions", """{"model":"proc-model","messages":[{"role":"user","content":"late"}]}""");
+        Assert.Contains("shutting down", Http.AssertError(rejected, rejectedBody, 503, "ServiceUnavailableError"), StringComparison.Ordinal);
         var events = await reading;
         Assert.True(events[^1].IsDone);
         var tokens = events.Count(e => !e.IsDone && e.Json.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var c) && c.GetString()!.Length > 0);
