@@ -12,10 +12,12 @@ public static class CompletionsApi
     {
         app.MapPost("/v1/chat/completions", ChatAsync)
             .WithName("CreateChatCompletion")
-            .WithSummary("OpenAI chat completion (SSE stream with \"stream\": true)");
+            .WithSummary("OpenAI chat completion (SSE stream with \"stream\": true)")
+            .WithJsonExample("""{"messages":[{"role":"user","content":"Hello!"}],"max_tokens":20,"stream":false}""");
         app.MapPost("/v1/completions", CompletionAsync)
             .WithName("CreateCompletion")
-            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids");
+            .WithSummary("OpenAI text completion; prompt may be a string, strings, token ids or lists of token ids")
+            .WithJsonExample("""{"prompt":"Once upon a time","max_tokens":16}""");
         return app;
     }
 

@@ -17,8 +17,10 @@ public static class ServerApi
     public static IEndpointRouteBuilder MapServerApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", ListModels).WithName("ListModels").WithSummary("vLLM ModelCard list, one card per served name");
-        app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithSummary("{model, prompt} or {model, messages} → {count, max_model_len, tokens}");
-        app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithSummary("{model, tokens} → {prompt}");
+        app.MapPost("/tokenize", TokenizeAsync).WithName("Tokenize").WithSummary("{model, prompt} or {model, messages} → {count, max_model_len, tokens}")
+            .WithJsonExample("""{"prompt":"Hello world"}""");
+        app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithSummary("{model, tokens} → {prompt}")
+            .WithJsonExample("""{"tokens":[13225,2375]}""");
         app.MapGet("/health", () => Results.Ok()).WithName("Health").WithSummary("200 while the process is up");
         app.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 once every rank listens; 503 while starting or draining");
         app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = Version })).WithName("Version");

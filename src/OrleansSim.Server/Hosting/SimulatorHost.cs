@@ -73,7 +73,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton<Readiness>();
         // Registered after the web server and the silo, so it stops first (hosted services stop in reverse).
         builder.Services.AddHostedService<DrainService>();
-        builder.Services.AddOpenApi();
+        builder.Services.AddOpenApi(o => o.AddJsonRequestExamples());
         if (options.EnableKvCache)
         {
             builder.Services.AddSingleton<KvEventPublisher>();

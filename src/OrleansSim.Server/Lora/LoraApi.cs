@@ -20,10 +20,12 @@ public static class LoraApi
     {
         app.MapPost("/v1/load_lora_adapter", LoadAsync)
             .WithName("LoadLoraAdapter")
-            .WithSummary("{lora_name, lora_path} → 200 text; duplicate name → 400");
+            .WithSummary("{lora_name, lora_path} → 200 text; duplicate name → 400")
+            .WithJsonExample("""{"lora_name":"sql-lora","lora_path":"/adapters/sql"}""");
         app.MapPost("/v1/unload_lora_adapter", UnloadAsync)
             .WithName("UnloadLoraAdapter")
-            .WithSummary("{lora_name} → 200 text; unknown name → 404");
+            .WithSummary("{lora_name} → 200 text; unknown name → 404")
+            .WithJsonExample("""{"lora_name":"sql-lora"}""");
         return app;
     }
 

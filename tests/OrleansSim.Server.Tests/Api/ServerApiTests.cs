@@ -74,9 +74,21 @@ public sealed class ServerApiTests(EchoHostFixture fixture) : IClassFixture<Echo
     [Fact]
     public async Task OpenApiDocumentListsTheEndpoints()
     {
-        var doc = await Client.GetStringAsync("/openapi/v1.json");
-        Assert.Contains("/v1/chat/completions", doc, StringComparison.Ordinal);
-        Assert.Contains("/v1/models", doc, StringComparison.Ordinal);
+        var doc = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement;
+        var paths = doc.GetProperty("paths");
+        foreach (var path in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize", "/detokenize", "/metrics", "/v1/load_lora_adapter" })
+        {
+            Assert.True(paths.TryGetProperty(path, out _), path);
+        }
+
+        // Request bodies are documented with a runnable example (Swagger UI "Try it out").
+        var example = paths.GetProperty("/v1/chat/completions").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("example");
+        var (response, _) = await Client.PostJsonAsync("/v1/chat/completions", example.GetRawText());
+        Assert.Equal(200, (int)response.StatusCode);
+
+        using var swagger = await Client.GetAsync("/swagger/index.html");
+        Assert.Equal(200, (int)swagger.StatusCode);
     }
 }
 
