@@ -91,7 +91,10 @@ public static class SimulatorHost
         app.MapMetricsApi();
         app.MapLoraApi();
         app.MapOpenApi();
-        app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
+        // Swagger UI only on its own path, so inference requests do not pass through its middleware.
+        app.UseWhen(
+            c => c.Request.Path.StartsWithSegments("/swagger"),
+            swagger => swagger.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1")));
 
         var readiness = app.Services.GetRequiredService<Readiness>();
         var lifetime = app.Lifetime;
