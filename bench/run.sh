@@ -174,8 +174,8 @@ done
   echo
   echo "Errors are measured minus configured, in ms. Target: ITL and TTFT error p50 ≤ 1 ms, p99 ≤ 5 ms, every request completes."
   echo
-  echo "Baseline = raw Kestrel with Task.Delay per token (what the simulator does); precise = the same with one"
-  echo "deadline-timer thread (\`--timer precise\`). Last column: machine idle % during the simulator run."
+  echo "Baseline = raw Kestrel with Task.Delay per token (the simulator before phase 2); precise = the same with one"
+  echo "deadline-timer thread (\`--timer precise\`, as the simulator now paces). Last column: machine idle % during the simulator run."
   echo
   echo "| concurrency | baseline TTFT err p50/p99 | baseline ITL err p50/p99 | precise TTFT err p50/p99 | precise ITL err p50/p99 | sim TTFT err p50/p99 | sim ITL err p50/p99 | errors b/p/s | sim/baseline tok/s | idle % |"
   echo "|---|---|---|---|---|---|---|---|---|---|"

@@ -3,6 +3,7 @@ using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
+using OrleansSim.Core.Timing;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Cluster;
@@ -63,6 +64,11 @@ public static class SimulatorHost
         builder.Services.AddSingleton(options);
         builder.Services.AddSingleton(tokenizer);
         builder.Services.AddSingleton(TimeProvider.System);
+        // Token pacing: one deadline-timer thread on the system clock (Task.Delay wakes 0–4 ms late here);
+        // any other clock (a fake one in tests) paces with Task.Delay on that clock.
+        builder.Services.AddSingleton<IPacer>(sp => sp.GetRequiredService<TimeProvider>() is var time && time == TimeProvider.System
+            ? new DeadlineTimer()
+            : new TimeProviderPacer(time));
         builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestParser>();
@@ -90,7 +96,10 @@ public static class SimulatorHost
         app.MapMetricsApi();
         app.MapLoraApi();
         app.MapOpenApi();
-        app.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1"));
+        // Swagger UI only on its own path, so inference requests do not pass through its middleware.
+        app.UseWhen(
+            c => c.Request.Path.StartsWithSegments("/swagger"),
+            swagger => swagger.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1")));
 
         var readiness = app.Services.GetRequiredService<Readiness>();
         var lifetime = app.Lifetime;

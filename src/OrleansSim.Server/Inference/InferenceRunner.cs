@@ -3,6 +3,7 @@ using System.Text.Json;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.Scheduling;
+using OrleansSim.Core.Timing;
 using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Metrics;
@@ -15,7 +16,7 @@ namespace OrleansSim.Server.Inference;
 /// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
 /// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time, RankMetricsSet metrics)
+public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
 {
     private readonly LatencyModel _latency = new(options);
 
@@ -53,19 +54,19 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             var choices = Generate(request, random);
             // At least one step: even an empty output is answered after the time to first token.
             var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
-            var offsets = TokenOffsets(plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random);
+            var deadlines = TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random);
             var created = time.GetUtcNow().ToUnixTimeSeconds();
             trace.OnAdmitted(plan.QueueTime, slotHeldAt, choices, cached);
             if (request.Stream)
             {
-                await StreamAsync(context, request, choices, offsets, slotHeldAt, created, cached, trace, aborted);
+                await StreamAsync(context, request, choices, deadlines, created, cached, trace, aborted);
             }
             else
             {
-                await WaitUntilAsync(slotHeldAt, offsets[^1], aborted);
-                foreach (var offset in offsets)
+                await pacer.WaitUntilAsync(deadlines[^1], aborted);
+                foreach (var deadline in deadlines)
                 {
-                    trace.OnStep(slotHeldAt + (long)(offset.TotalSeconds * time.TimestampFrequency));
+                    trace.OnStep(deadline);
                 }
 
                 trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
@@ -108,10 +109,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         return choices;
     }
 
-    /// <summary>When token k is due, measured from the moment the slot was held: TTFT, then one ITL per token.</summary>
-    private TimeSpan[] TokenOffsets(TimeSpan ttft, double itlFactor, int tokens, Random random)
+    /// <summary>
+    /// When token k is due (a timestamp of <c>time</c>), measured from the moment the slot was held: TTFT, then one
+    /// ITL per token. Absolute deadlines keep timer error from accumulating along a stream.
+    /// </summary>
+    private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, Random random)
     {
-        var offsets = new TimeSpan[tokens];
+        var deadlines = new long[tokens];
         var at = ttft;
         for (var k = 0; k < tokens; k++)
         {
@@ -120,13 +124,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                 at += _latency.NextInterTokenLatency(random, itlFactor);
             }
 
-            offsets[k] = at;
+            deadlines[k] = slotHeldAt + (long)(at.TotalSeconds * time.TimestampFrequency);
         }
 
-        return offsets;
+        return deadlines;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TimeSpan[] offsets, long slotHeldAt, long created, int? cached, RequestTrace trace, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long[] deadlines, long created, int? cached, RequestTrace trace, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
@@ -142,9 +146,9 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
         try
         {
-            for (var k = 0; k < offsets.Length; k++)
+            for (var k = 0; k < deadlines.Length; k++)
             {
-                await WaitUntilAsync(slotHeldAt, offsets[k], aborted);
+                await pacer.WaitUntilAsync(deadlines[k], aborted);
 
                 for (var c = 0; c < choices.Length; c++)
                 {
@@ -207,10 +211,4 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
     private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices, int? cached) =>
         new(request.PromptTokens, choices.Sum(c => c.Tokens.Count)) { CachedTokens = cached };
-
-    private Task WaitUntilAsync(long start, TimeSpan offset, CancellationToken cancellationToken)
-    {
-        var remaining = offset - time.GetElapsedTime(start);
-        return remaining > TimeSpan.Zero ? Task.Delay(remaining, time, cancellationToken) : Task.CompletedTask;
-    }
 }

@@ -13,6 +13,9 @@ namespace OrleansSim.Server.Inference;
 /// </summary>
 public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokenizer, ModelCatalog models)
 {
+    // Repeated prompts (benchmarks, router tests) skip the regex pre-tokenizer.
+    private readonly PromptTokenCache _prompts = new(tokenizer);
+
     /// <summary>vLLM's default max_tokens for /v1/completions (CompletionRequest.max_tokens = 16).</summary>
     public const int CompletionsDefaultMaxTokens = 16;
 
@@ -185,7 +188,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
     {
         var rendered = ReadMessages(body);
         var lastUser = rendered.LastOrDefault(m => m.Role == "user") ?? rendered[^1];
-        return new PromptInput(lastUser.Content, [.. tokenizer.Encode(tokenizer.RenderChat(rendered))]);
+        return new PromptInput(lastUser.Content, _prompts.Encode(tokenizer.RenderChat(rendered)));
     }
 
     /// <summary>Reads and validates <c>messages</c> (content as a string or a list of text parts).</summary>
@@ -300,7 +303,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             throw ApiException.BadRequest("'prompt' must not be an empty string.", "prompt");
         }
 
-        return new PromptInput(text, [.. tokenizer.Encode(text)]);
+        return new PromptInput(text, _prompts.Encode(text));
     }
 
     private PromptInput TokenPrompt(JsonElement ids)

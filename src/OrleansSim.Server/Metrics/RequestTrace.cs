@@ -38,6 +38,13 @@ public sealed class RequestTrace
         _queueTime = queueTime;
         _admittedAt = slotHeldAt;
         _choices = choices;
+        var steps = 1;
+        foreach (var choice in choices)
+        {
+            steps = Math.Max(steps, choice.Tokens.Count);
+        }
+
+        _steps.EnsureCapacity(steps);
         if (cachedTokens is { } hits)
         {
             _metrics.AddPrefixCache(_request.PromptTokens, hits);
@@ -49,7 +56,12 @@ public sealed class RequestTrace
     {
         var k = _steps.Count;
         _steps.Add(at);
-        var producing = _choices.Count(c => c.Tokens.Count > k);
+        var producing = 0;
+        foreach (var choice in _choices)
+        {
+            producing += choice.Tokens.Count > k ? 1 : 0; // a loop, not Count(lambda): no closure per token
+        }
+
         _metrics.GenerationTokens.Inc(producing);
         if (k == 0)
         {
