@@ -27,16 +27,25 @@ public sealed class Readiness
 }
 
 /// <summary>
-/// The first step of shutdown. Registered after the web server and the silo, so it stops before both:
-/// the process is marked draining (readiness 503, new <c>/v1</c> requests 503) while the listeners still
-/// accept, and shutdown waits until the requests in flight have finished (at most
-/// <c>--shutdown-timeout</c>). Then Kestrel closes its listeners and the silo stops.
+/// The first step of shutdown: <see cref="IHostedLifecycleService.StoppingAsync"/> runs before any hosted
+/// service (Kestrel, the silo) stops, whatever the registration order. The process is marked draining
+/// (readiness 503, new <c>/v1</c> requests 503) while the listeners still accept, and shutdown waits until
+/// the requests in flight have finished (at most <c>--shutdown-timeout</c>). Then Kestrel closes its
+/// listeners and the silo stops.
 /// </summary>
-public sealed class DrainService(Readiness readiness, OrleansSim.Core.Configuration.SimulatorOptions options, TimeProvider time, ILogger<DrainService> logger) : IHostedService
+public sealed class DrainService(Readiness readiness, OrleansSim.Core.Configuration.SimulatorOptions options, TimeProvider time, ILogger<DrainService> logger) : IHostedLifecycleService
 {
+    public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
     public Task StartAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
-    public async Task StopAsync(CancellationToken cancellationToken)
+    public Task StartedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StopAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public Task StoppedAsync(CancellationToken cancellationToken) => Task.CompletedTask;
+
+    public async Task StoppingAsync(CancellationToken cancellationToken)
     {
         readiness.MarkDraining();
         var started = time.GetTimestamp();

@@ -77,7 +77,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
         builder.Services.AddSingleton<Readiness>();
-        // Registered after the web server and the silo, so it stops first (hosted services stop in reverse).
+        // Its StoppingAsync runs before the web server and the silo stop.
         builder.Services.AddHostedService<DrainService>();
         builder.Services.AddOpenApi(o => o.AddJsonRequestExamples());
         if (options.EnableKvCache)
