@@ -23,6 +23,15 @@ public static class CompletionWire
         kind == EndpointKind.Chat ? $"chatcmpl-{requestId}" : $"cmpl-{requestId}";
 
     /// <summary>Writes <c>"id": "chatcmpl-&lt;id&gt;"</c> without building the string (this runs once per streamed chunk).</summary>
+    /// <summary>The fields every response and chunk starts with: id, object, created, model.</summary>
+    private static void WriteHeader(Utf8JsonWriter w, InferenceRequest request, JsonEncodedText objectName, long created)
+    {
+        WriteId(w, request);
+        w.WriteString(P.Object, objectName);
+        w.WriteNumber(P.Created, created);
+        w.WriteString(P.Model, request.ResponseModel);
+    }
+
     private static void WriteId(Utf8JsonWriter w, InferenceRequest request)
     {
         var prefix = request.Kind == EndpointKind.Chat ? "chatcmpl-" : "cmpl-";
@@ -79,10 +88,7 @@ public static class CompletionWire
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
-        WriteId(w, request);
-        w.WriteString(P.Object, chat ? V.ChatCompletion : V.TextCompletion);
-        w.WriteNumber(P.Created, created);
-        w.WriteString(P.Model, request.ResponseModel);
+        WriteHeader(w, request, chat ? V.ChatCompletion : V.TextCompletion, created);
         w.WriteStartArray(P.Choices);
         for (var i = 0; i < choices.Count; i++)
         {
@@ -121,10 +127,7 @@ public static class CompletionWire
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
-        WriteId(w, request);
-        w.WriteString(P.Object, chat ? V.ChatChunk : V.TextCompletion);
-        w.WriteNumber(P.Created, created);
-        w.WriteString(P.Model, request.ResponseModel);
+        WriteHeader(w, request, chat ? V.ChatChunk : V.TextCompletion, created);
         w.WriteStartArray(P.Choices);
         w.WriteStartObject();
         w.WriteNumber(P.Index, index);
@@ -181,10 +184,7 @@ public static class CompletionWire
     public static void WriteUsageChunk(Utf8JsonWriter w, InferenceRequest request, long created, Usage usage)
     {
         w.WriteStartObject();
-        WriteId(w, request);
-        w.WriteString(P.Object, request.Kind == EndpointKind.Chat ? V.ChatChunk : V.TextCompletion);
-        w.WriteNumber(P.Created, created);
-        w.WriteString(P.Model, request.ResponseModel);
+        WriteHeader(w, request, request.Kind == EndpointKind.Chat ? V.ChatChunk : V.TextCompletion, created);
         w.WriteStartArray(P.Choices);
         w.WriteEndArray();
         WriteUsage(w, usage);
