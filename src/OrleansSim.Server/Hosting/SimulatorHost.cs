@@ -70,6 +70,8 @@ public static class SimulatorHost
             ? new DeadlineTimer()
             : new TimeProviderPacer(time));
         builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
+        // Built on first use (the first request reaches InferenceRunner): decodes a sample of the vocabulary once.
+        builder.Services.AddSingleton(_ => LogprobGenerator.FromTokenizer(tokenizer));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestParser>();
         builder.Services.AddSingleton<FailureInjector>();

@@ -1,3 +1,4 @@
+using System.Text;
 using System.Text.Json;
 using OrleansSim.Core.Generation;
 
@@ -11,6 +12,13 @@ public readonly record struct Usage(int PromptTokens, int CompletionTokens)
     /// <summary>Prompt tokens served from the prefix cache; null (no details) without <c>--enable-kvcache</c>.</summary>
     public int? CachedTokens { get; init; }
 }
+
+/// <summary>The logprobs of the one token a streamed chunk carries.</summary>
+/// <param name="Generator">Where the synthetic values come from.</param>
+/// <param name="TopLogprobs">The request's top-logprob count (<see cref="InferenceRequest.TopLogprobs"/>).</param>
+/// <param name="Position">The token's index in its choice's output.</param>
+/// <param name="TextOffset">Completions: characters of the choice's output before this token.</param>
+public readonly record struct ChunkLogprobs(LogprobGenerator Generator, int TopLogprobs, int Position, int TextOffset);
 
 /// <summary>
 /// The OpenAI/vLLM response shapes for chat and text completions, written field by field in vLLM's
@@ -72,6 +80,13 @@ public static class CompletionWire
         public static readonly JsonEncodedText CompletionTokens = JsonEncodedText.Encode("completion_tokens");
         public static readonly JsonEncodedText PromptTokensDetails = JsonEncodedText.Encode("prompt_tokens_details");
         public static readonly JsonEncodedText CachedTokens = JsonEncodedText.Encode("cached_tokens");
+        public static readonly JsonEncodedText Token = JsonEncodedText.Encode("token");
+        public static readonly JsonEncodedText Logprob = JsonEncodedText.Encode("logprob");
+        public static readonly JsonEncodedText Bytes = JsonEncodedText.Encode("bytes");
+        public static readonly JsonEncodedText TopLogprobs = JsonEncodedText.Encode("top_logprobs");
+        public static readonly JsonEncodedText TextOffset = JsonEncodedText.Encode("text_offset");
+        public static readonly JsonEncodedText TokenLogprobs = JsonEncodedText.Encode("token_logprobs");
+        public static readonly JsonEncodedText Tokens = JsonEncodedText.Encode("tokens");
     }
 
     /// <summary>Constant values, encoded once.</summary>
@@ -83,8 +98,8 @@ public static class CompletionWire
         public static readonly JsonEncodedText Assistant = JsonEncodedText.Encode("assistant");
     }
 
-    /// <summary>The complete non-streaming body.</summary>
-    public static void WriteResponse(Utf8JsonWriter w, InferenceRequest request, long created, IReadOnlyList<GeneratedText> choices, Usage usage)
+    /// <summary>The complete non-streaming body; <paramref name="logprobs"/> is needed when the request asked for logprobs.</summary>
+    public static void WriteResponse(Utf8JsonWriter w, InferenceRequest request, long created, IReadOnlyList<GeneratedText> choices, Usage usage, LogprobGenerator? logprobs = null)
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
@@ -108,7 +123,15 @@ public static class CompletionWire
                 w.WriteString(P.Text, choices[i].Text);
             }
 
-            w.WriteNull(P.Logprobs);
+            if (request.TopLogprobs is { } top && logprobs is not null)
+            {
+                WriteLogprobs(w, chat, logprobs, top, choices[i].Tokens);
+            }
+            else
+            {
+                w.WriteNull(P.Logprobs);
+            }
+
             w.WriteString(P.FinishReason, choices[i].FinishReason);
             WriteStopReason(w, choices[i].StopReason);
             w.WriteEndObject();
@@ -121,9 +144,10 @@ public static class CompletionWire
 
     /// <summary>
     /// One streaming chunk for one choice. <paramref name="role"/> marks the chat role chunk;
-    /// <paramref name="finishReason"/> the final chunk (empty delta / text).
+    /// <paramref name="finishReason"/> the final chunk (empty delta / text). <paramref name="logprobs"/>: those of the
+    /// chunk's token (<paramref name="content"/>), or null.
     /// </summary>
-    public static void WriteChunk(Utf8JsonWriter w, InferenceRequest request, long created, int index, string? content, bool role, string? finishReason, Usage? continuousUsage, string? stopReason = null)
+    public static void WriteChunk(Utf8JsonWriter w, InferenceRequest request, long created, int index, string? content, bool role, string? finishReason, Usage? continuousUsage, string? stopReason = null, ChunkLogprobs? logprobs = null)
     {
         var chat = request.Kind == EndpointKind.Chat;
         w.WriteStartObject();
@@ -151,7 +175,15 @@ public static class CompletionWire
             w.WriteString(P.Text, content ?? "");
         }
 
-        w.WriteNull(P.Logprobs);
+        if (logprobs is { } lp && content is not null)
+        {
+            WriteChunkLogprobs(w, chat, lp, content);
+        }
+        else
+        {
+            w.WriteNull(P.Logprobs);
+        }
+
         if (finishReason is null)
         {
             w.WriteNull(P.FinishReason);
@@ -188,6 +220,135 @@ public static class CompletionWire
         w.WriteStartArray(P.Choices);
         w.WriteEndArray();
         WriteUsage(w, usage);
+        w.WriteEndObject();
+    }
+
+    /// <summary>A whole choice's logprobs: chat ChatCompletionLogProbs or completions CompletionLogProbs.</summary>
+    private static void WriteLogprobs(Utf8JsonWriter w, bool chat, LogprobGenerator generator, int top, IReadOnlyList<string> tokens)
+    {
+        w.WriteStartObject(P.Logprobs);
+        if (chat)
+        {
+            w.WriteStartArray(P.Content);
+            for (var k = 0; k < tokens.Count; k++)
+            {
+                WriteChatContent(w, generator, top, tokens[k], k);
+            }
+
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteStartArray(P.TextOffset);
+            var offset = 0;
+            foreach (var token in tokens)
+            {
+                w.WriteNumberValue(offset);
+                offset += LogprobGenerator.CodePointLength(token);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray(P.TokenLogprobs);
+            for (var k = 0; k < tokens.Count; k++)
+            {
+                w.WriteNumberValue(LogprobGenerator.ChosenLogprob(k));
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray(P.Tokens);
+            foreach (var token in tokens)
+            {
+                w.WriteStringValue(token);
+            }
+
+            w.WriteEndArray();
+            w.WriteStartArray(P.TopLogprobs);
+            for (var k = 0; k < tokens.Count; k++)
+            {
+                WriteCompletionTop(w, generator, top, tokens[k], k);
+            }
+
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>The logprobs of a chunk's single token, in the same shapes as <see cref="WriteLogprobs"/>.</summary>
+    private static void WriteChunkLogprobs(Utf8JsonWriter w, bool chat, ChunkLogprobs lp, string token)
+    {
+        w.WriteStartObject(P.Logprobs);
+        if (chat)
+        {
+            w.WriteStartArray(P.Content);
+            WriteChatContent(w, lp.Generator, lp.TopLogprobs, token, lp.Position);
+            w.WriteEndArray();
+        }
+        else
+        {
+            w.WriteStartArray(P.TextOffset);
+            w.WriteNumberValue(lp.TextOffset);
+            w.WriteEndArray();
+            w.WriteStartArray(P.TokenLogprobs);
+            w.WriteNumberValue(LogprobGenerator.ChosenLogprob(lp.Position));
+            w.WriteEndArray();
+            w.WriteStartArray(P.Tokens);
+            w.WriteStringValue(token);
+            w.WriteEndArray();
+            w.WriteStartArray(P.TopLogprobs);
+            WriteCompletionTop(w, lp.Generator, lp.TopLogprobs, token, lp.Position);
+            w.WriteEndArray();
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>ChatCompletionLogProbsContent: token, logprob, bytes, top_logprobs (the first <paramref name="top"/> entries, chosen first).</summary>
+    private static void WriteChatContent(Utf8JsonWriter w, LogprobGenerator generator, int top, string token, int position)
+    {
+        w.WriteStartObject();
+        WriteChatLogprob(w, token, LogprobGenerator.ChosenLogprob(position));
+        w.WriteStartArray(P.TopLogprobs);
+        foreach (var entry in generator.TopLogprobs(token, position, top))
+        {
+            w.WriteStartObject();
+            WriteChatLogprob(w, entry.Token, entry.Logprob);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>ChatCompletionLogProb's fields: token, logprob, bytes (the token's UTF-8 bytes).</summary>
+    private static void WriteChatLogprob(Utf8JsonWriter w, string token, double logprob)
+    {
+        w.WriteString(P.Token, token);
+        w.WriteNumber(P.Logprob, logprob);
+        w.WriteStartArray(P.Bytes);
+        var count = Encoding.UTF8.GetByteCount(token);
+        Span<byte> bytes = count <= 256 ? stackalloc byte[count] : new byte[count];
+        Encoding.UTF8.GetBytes(token, bytes);
+        foreach (var b in bytes)
+        {
+            w.WriteNumberValue(b);
+        }
+
+        w.WriteEndArray();
+    }
+
+    /// <summary>
+    /// One completions top_logprobs map {token: logprob}: the chosen token and the best alternatives, as vLLM's
+    /// entries 0..logprobs of the step (the sampled token is the top one here, so max(logprobs, 1) entries).
+    /// </summary>
+    private static void WriteCompletionTop(Utf8JsonWriter w, LogprobGenerator generator, int top, string token, int position)
+    {
+        w.WriteStartObject();
+        foreach (var entry in generator.TopLogprobs(token, position, Math.Max(top, 1)))
+        {
+            w.WriteNumber(entry.Token, entry.Logprob);
+        }
+
         w.WriteEndObject();
     }
 

@@ -52,6 +52,12 @@ public sealed record InferenceRequest
 
     public bool ContinuousUsageStats { get; init; }
 
+    /// <summary>
+    /// Null when the request asked for no logprobs. Otherwise the number of top logprobs per token: chat's
+    /// <c>top_logprobs</c> (0..20, with <c>logprobs: true</c>), completions' <c>logprobs</c> (0..20).
+    /// </summary>
+    public int? TopLogprobs { get; init; }
+
     public int PromptTokens => Prompts.Sum(p => p.PromptTokens);
 
     /// <summary>Choices in the response: n per prompt, indexed prompt-major as vLLM does.</summary>

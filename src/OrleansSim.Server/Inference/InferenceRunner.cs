@@ -16,7 +16,7 @@ namespace OrleansSim.Server.Inference;
 /// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
 /// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
+public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
 {
     private readonly LatencyModel _latency = new(options);
 
@@ -70,7 +70,7 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                 }
 
                 trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
-                await WriteResponseAsync(context, request, choices, created, cached, aborted);
+                await WriteResponseAsync(context, request, choices, created, cached, logprobs, aborted);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -144,6 +144,9 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         Usage? Continuous(int c, int produced) =>
             request.ContinuousUsageStats ? new Usage(promptTokensOf[c], produced) { CachedTokens = cached } : null;
 
+        // Logprobs off: no per-choice offsets and a null ChunkLogprobs per token, so nothing is allocated per token.
+        var textOffsets = request.TopLogprobs is null ? null : new int[choices.Length];
+
         try
         {
             for (var k = 0; k < deadlines.Length; k++)
@@ -161,7 +164,14 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
                     if (k < tokens.Count)
                     {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false, null, Continuous(c, k + 1));
+                        ChunkLogprobs? chunkLogprobs = null;
+                        if (textOffsets is not null)
+                        {
+                            chunkLogprobs = new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, k, textOffsets[c]);
+                            textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
+                        }
+
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false, null, Continuous(c, k + 1), logprobs: chunkLogprobs);
                         sse.EndEvent();
                     }
 
@@ -195,12 +205,12 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         await sse.FlushAsync(aborted);
     }
 
-    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, CancellationToken aborted)
+    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, LogprobGenerator logprobs, CancellationToken aborted)
     {
         var buffer = new ArrayBufferWriter<byte>(1024);
         using (var writer = new Utf8JsonWriter(buffer, ApiErrors.WireOptions))
         {
-            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices, cached));
+            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices, cached), logprobs);
         }
 
         context.Response.StatusCode = StatusCodes.Status200OK;

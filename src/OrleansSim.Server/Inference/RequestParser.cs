@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
 
@@ -31,6 +32,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         }
 
         ValidateSamplingParameters(body);
+        var topLogprobs = kind == EndpointKind.Chat ? ParseChatLogprobs(body) : ParseCompletionLogprobs(body);
 
         var maxTokensField = "max_tokens";
         var maxTokens = JsonFields.GetInt(body, "max_tokens");
@@ -98,7 +100,65 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             Stream = stream,
             IncludeUsage = includeUsage,
             ContinuousUsageStats = continuous,
+            TopLogprobs = topLogprobs,
         };
+    }
+
+    /// <summary>
+    /// Chat <c>logprobs</c> (bool) and <c>top_logprobs</c>, checked as vLLM's ChatCompletionRequest.check_logprobs
+    /// and its engine's max-logprobs check do. Null when logprobs are off.
+    /// </summary>
+    private static int? ParseChatLogprobs(JsonElement body)
+    {
+        var logprobs = JsonFields.GetBool(body, "logprobs") ?? false;
+        var top = ReadLogprobCount(body, "top_logprobs");
+        if (top is { } requested && requested != 0 && !logprobs)
+        {
+            throw ApiException.BadRequest("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
+        }
+
+        return logprobs ? CheckMaxLogprobs(top ?? 0) : null;
+    }
+
+    /// <summary>Completions <c>logprobs</c> (an integer), checked as vLLM's CompletionRequest.check_logprobs does.</summary>
+    private static int? ParseCompletionLogprobs(JsonElement body) =>
+        ReadLogprobCount(body, "logprobs") is { } requested ? CheckMaxLogprobs(requested) : null;
+
+    /// <summary>An integer that is non-negative or -1 (vLLM: the whole vocabulary).</summary>
+    private static int? ReadLogprobCount(JsonElement body, string field)
+    {
+        if (JsonFields.Get(body, field) is { } value && value.ValueKind != JsonValueKind.Number)
+        {
+            throw ApiException.BadRequest($"`{field}` must be an integer.", field);
+        }
+
+        var count = JsonFields.GetInt(body, field);
+        if (count is < -1)
+        {
+            throw ApiException.BadRequest($"`{field}` must be a positive value or -1.", field);
+        }
+
+        return count;
+    }
+
+    /// <summary>
+    /// vLLM's engine check against --max-logprobs (default 20; -1 asks for the whole vocabulary, which always exceeds
+    /// it). vLLM names the sampling parameter <c>logprobs</c> for both endpoints.
+    /// </summary>
+    private static int CheckMaxLogprobs(int requested)
+    {
+        const int max = LogprobGenerator.MaxTopLogprobs;
+        if (requested == -1)
+        {
+            throw ApiException.BadRequest($"Requested sample logprobs of the whole vocabulary (-1), which is greater than max allowed: {max}", "logprobs");
+        }
+
+        if (requested > max)
+        {
+            throw ApiException.BadRequest($"Requested sample logprobs of {requested}, which is greater than max allowed: {max}", "logprobs");
+        }
+
+        return requested;
     }
 
     /// <summary>

@@ -44,6 +44,27 @@ public sealed class OpenAiSdkTests(EchoHostFixture fixture) : IClassFixture<Echo
     }
 
     [Fact]
+    public async Task ChatLogprobsAreReadByTheSdk()
+    {
+        const string prompt = "log probabilities via the SDK";
+        ChatCompletion completion = await Client.CompleteChatAsync(
+            [new UserChatMessage(prompt)],
+            new ChatCompletionOptions { IncludeLogProbabilities = true, TopLogProbabilityCount = 2 });
+
+        var tokens = completion.ContentTokenLogProbabilities;
+        Assert.Equal(SimHost.SharedTokenizer.SplitTokens(prompt), tokens.Select(t => t.Token));
+        foreach (var token in tokens)
+        {
+            Assert.True(token.LogProbability < 0);
+            Assert.Equal(System.Text.Encoding.UTF8.GetBytes(token.Token), token.Utf8Bytes?.ToArray());
+            Assert.Equal(2, token.TopLogProbabilities.Count);
+            Assert.Equal(token.Token, token.TopLogProbabilities[0].Token);
+            Assert.NotEqual(token.Token, token.TopLogProbabilities[1].Token);
+            Assert.True(token.TopLogProbabilities[1].LogProbability < token.LogProbability);
+        }
+    }
+
+    [Fact]
     public async Task UnknownModelSurfacesAs404()
     {
         var other = new ChatClient("missing-model", new ApiKeyCredential("unused"), new OpenAIClientOptions { Endpoint = new Uri(fixture.Host.BaseUri(), "/v1") });
