@@ -316,14 +316,18 @@ internal static class FlagTable
         new("mm-render-timeout", FlagKind.Duration, TimeSpan.FromSeconds(60), "timeout of multimodal render calls") { Check = NotNegative },
         new("default-embedding-dimensions", FlagKind.Int, 384, "embedding size when the request gives none") { Check = IntAtLeast(1, "must be at least 1") },
         new("max-request-body-size-mb", FlagKind.Int, 4, "largest accepted request body in MB (1..512)") { Check = IntBetween(1, 512) },
-        new("fake-metrics", FlagKind.JsonObject, null, "JSON object of fixed metric values that replace the real ones")
+        new("fake-metrics", FlagKind.JsonObject, null, "JSON object of metric values that replace the real ones: numbers or fun:start:end:period for gauges, per-bucket counts for histograms (docs/metrics.md)")
         {
-            DefaultText = "none",
-            Check = v => HasNegativeNumber((JsonNode)v) ? "values cannot be negative" : null,
+            Status = Supported, DefaultText = "none",
+            Check = v => Metrics.FakeMetricsSpec.TryParse((JsonObject)v, out _, out string? problem) ? null : problem,
+            Apply = (o, v) => o with { FakeMetrics = v is JsonObject json ? Metrics.FakeMetricsSpec.Parse(json) : null },
+            Read = o => o.FakeMetrics?.Source.DeepClone(),
         },
-        new("fake-metrics-refresh-interval", FlagKind.Duration, TimeSpan.FromMilliseconds(100), "how often fake metrics are republished")
+        new("fake-metrics-refresh-interval", FlagKind.Duration, TimeSpan.FromMilliseconds(100), "how often fake metric functions take a new value")
         {
+            Status = Supported,
             Check = v => (TimeSpan)v <= TimeSpan.Zero ? $"must be positive (got {DurationText.Format((TimeSpan)v)})" : null,
+            Apply = (o, v) => o with { FakeMetricsRefreshInterval = (TimeSpan)v! }, Read = o => o.FakeMetricsRefreshInterval,
         },
         new("omni", FlagKind.Bool, false, "simulate an omni (image-generating) model"),
         new("mm-encoder-only", FlagKind.Bool, false, "run only the multimodal encoder") { HasNoForm = true },
@@ -364,13 +368,4 @@ internal static class FlagTable
         v => allowed.Contains((string)v)
             ? null
             : $"must be {string.Join(" or ", allowed.Select(a => $"'{a}'"))} (got '{v}')";
-
-    private static bool HasNegativeNumber(JsonNode? node) => node switch
-    {
-        JsonObject obj => obj.Any(p => HasNegativeNumber(p.Value)),
-        JsonArray arr => arr.Any(HasNegativeNumber),
-        JsonValue val => val.GetValueKind() == System.Text.Json.JsonValueKind.Number
-            && double.TryParse(val.ToJsonString(), NumberStyles.Float, CultureInfo.InvariantCulture, out double d) && d < 0,
-        _ => false,
-    };
 }

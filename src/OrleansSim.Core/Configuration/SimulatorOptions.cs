@@ -96,6 +96,12 @@ public sealed record SimulatorOptions
     /// <summary>Kinds to inject (<c>--failure-types</c>); empty = all.</summary>
     public IReadOnlyList<string> FailureTypes { get; init; } = [];
 
+    // --- fake metrics (Server/Metrics, docs/metrics.md) ---
+    /// <summary>Pinned metric values (<c>--fake-metrics</c>); null = real metrics.</summary>
+    public Metrics.FakeMetricsSpec? FakeMetrics { get; init; }
+    /// <summary>How often fake metric functions take a new value (<c>--fake-metrics-refresh-interval</c>).</summary>
+    public TimeSpan FakeMetricsRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(100);
+
     // --- pod identity (env POD_NAME / POD_NAMESPACE / POD_IP) ---
     public string PodName { get; init; } = "";
     public string PodNamespace { get; init; } = "default";

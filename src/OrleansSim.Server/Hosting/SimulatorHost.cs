@@ -113,6 +113,8 @@ public static class SimulatorHost
                 log.LogInformation("rank {Rank} listening: protocol=http host={Host} port={Port}", rank, options.Host, options.Port + rank);
             }
 
+            // The metrics exist from the start (their _created times, and t = 0 of the --fake-metrics functions).
+            app.Services.GetRequiredService<RankMetricsSet>();
             readiness.MarkReady();
         });
         lifetime.ApplicationStopping.Register(readiness.MarkDraining);

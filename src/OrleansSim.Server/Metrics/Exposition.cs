@@ -321,6 +321,19 @@ public sealed class HistogramFamily : MetricFamily
             _sum.Add(value);
         }
 
+        /// <summary>Adds samples in bulk: <paramref name="counts"/> per bucket (not cumulative, +Inf last) and their sum.</summary>
+        public void AddBuckets(IReadOnlyList<long> counts, double sum)
+        {
+            ArgumentOutOfRangeException.ThrowIfNotEqual(counts.Count, _counts.Length);
+            for (var i = 0; i < counts.Count; i++)
+            {
+                ArgumentOutOfRangeException.ThrowIfNegative(counts[i]);
+                Interlocked.Add(ref _counts[i], counts[i]);
+            }
+
+            _sum.Add(sum);
+        }
+
         internal long[] Counts()
         {
             var copy = new long[_counts.Length];

@@ -1,4 +1,5 @@
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Metrics;
 using OrleansSim.Server.Hosting;
 
 namespace OrleansSim.Server.Metrics;
@@ -13,9 +14,11 @@ public sealed class RankMetricsSet
     {
         _directory = directory;
         _ranks = new RankMetrics[directory.Count];
+        // One clock for every rank: their fake functions are in phase.
+        var fake = options.FakeMetrics is { } spec ? new FakeMetricsClock(spec, options.FakeMetricsRefreshInterval, time) : null;
         for (var r = 0; r < _ranks.Length; r++)
         {
-            _ranks[r] = new RankMetrics(options, r, directory[r], time);
+            _ranks[r] = new RankMetrics(options, r, directory[r], time, fake);
         }
     }
 

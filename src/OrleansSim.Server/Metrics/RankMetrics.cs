@@ -1,5 +1,6 @@
 using System.Globalization;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Metrics;
 using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Inference;
 
@@ -10,6 +11,8 @@ namespace OrleansSim.Server.Metrics;
 /// <c>model_name</c> (the first served name) and <c>engine</c> (the rank), as vLLM's PrometheusStatLogger,
 /// in vLLM's registration order. Counters and histograms are fed per request through <see cref="Begin"/>;
 /// the scheduler gauges and <c>vllm:lora_requests_info</c> are read from the rank grain once per scrape.
+/// With <c>--fake-metrics</c> the families keep their names and labels but report the pinned values only:
+/// real traffic records nothing (as in llm-d-inference-sim) and the gauges come from the fake clock.
 /// </summary>
 public sealed class RankMetrics
 {
@@ -25,10 +28,12 @@ public sealed class RankMetrics
     private readonly CounterFamily _success;
     private readonly GaugeFamily _loraInfo;
     private readonly string[] _labels;
+    private readonly FakeMetricsClock? _fake;
 
-    public RankMetrics(SimulatorOptions options, int rank, IRankGrain grain, TimeProvider time)
+    public RankMetrics(SimulatorOptions options, int rank, IRankGrain grain, TimeProvider time, FakeMetricsClock? fake = null)
     {
         _options = options;
+        _fake = fake;
         _grain = grain;
         Rank = rank;
         Time = time;
@@ -84,6 +89,11 @@ public sealed class RankMetrics
             .WithLabels([.. cacheLabels.Select(l => l.Value)])
             .Set(1);
 
+        if (fake is not null)
+        {
+            Pin(fake.Spec, tokenBuckets);
+        }
+
         Registry.BeforeCollect(RefreshFromRankAsync);
     }
 
@@ -92,6 +102,9 @@ public sealed class RankMetrics
     public MetricsRegistry Registry { get; }
 
     internal TimeProvider Time { get; }
+
+    /// <summary>True with <c>--fake-metrics</c>: requests record nothing.</summary>
+    internal bool Frozen => _fake is not null;
 
     internal CounterFamily.Counter PromptTokens { get; }
 
@@ -138,12 +151,26 @@ public sealed class RankMetrics
     /// </summary>
     public void AddPrefixCache(long queries, long hits)
     {
+        if (Frozen)
+        {
+            return;
+        }
+
         _prefixQueries.Inc(queries);
         _prefixHits.Inc(hits);
     }
 
     private async Task RefreshFromRankAsync(CancellationToken cancellationToken)
     {
+        if (_fake is not null)
+        {
+            // Pinned gauges take their value at this scrape; the others stay at 0 (nothing real is reported).
+            _running.Set(_fake.Running() ?? 0);
+            _waiting.Set(_fake.Waiting() ?? 0);
+            _kvUsage.Set(_fake.KvCacheUsage() ?? 0);
+            return;
+        }
+
         var status = await _grain.GetStatus().WaitAsync(cancellationToken);
         _running.Set(status.Running);
         _waiting.Set(status.Waiting);
@@ -154,6 +181,52 @@ public sealed class RankMetrics
         foreach (var change in status.LoraChanges)
         {
             _loraInfo.WithLabels(_maxLora, change.Waiting, change.Running).Set(change.At.ToUnixTimeMilliseconds() / 1000.0);
+        }
+    }
+
+    /// <summary>Writes the pinned counters, histograms and LoRA series once; nothing else ever changes them.</summary>
+    private void Pin(FakeMetricsSpec spec, double[] tokenBuckets)
+    {
+        static void Fill(HistogramFamily.Histogram histogram, IReadOnlyList<double> bounds, IReadOnlyList<long>? values)
+        {
+            if (values is not null)
+            {
+                var fill = FakeHistogramFill.Of(bounds, values);
+                histogram.AddBuckets(fill.Counts, fill.Sum);
+            }
+        }
+
+        Fill(TimeToFirstToken, VllmMetrics.TimeToFirstTokenBuckets, spec.TtftBuckets);
+        Fill(InterTokenLatency, VllmMetrics.TokenLatencyBuckets, spec.TpotBuckets);
+        Fill(RequestTimePerOutputToken, VllmMetrics.TokenLatencyBuckets, spec.RequestTpotBuckets);
+        Fill(E2eLatency, VllmMetrics.RequestLatencyBuckets, spec.E2eBuckets);
+        Fill(QueueTime, VllmMetrics.RequestLatencyBuckets, spec.QueueTimeBuckets);
+        Fill(InferenceTime, VllmMetrics.RequestLatencyBuckets, spec.InferenceTimeBuckets);
+        Fill(PrefillTime, VllmMetrics.RequestLatencyBuckets, spec.PrefillTimeBuckets);
+        Fill(DecodeTime, VllmMetrics.RequestLatencyBuckets, spec.DecodeTimeBuckets);
+        Fill(RequestParamsMaxTokens, tokenBuckets, spec.RequestParamsMaxTokens);
+        Fill(RequestMaxNumGenerationTokens, tokenBuckets, spec.RequestMaxGenerationTokens);
+        Fill(RequestPromptTokens, tokenBuckets, spec.RequestPromptTokens);
+        Fill(RequestGenerationTokens, tokenBuckets, spec.RequestGenerationTokens);
+
+        // The token counters: the explicit total, else the sum of the matching per-request histogram.
+        var prompt = spec.TotalPromptTokens ?? (spec.RequestPromptTokens is { } p ? FakeHistogramFill.Of(tokenBuckets, p).Sum : 0);
+        var generation = spec.TotalGenerationTokens ?? (spec.RequestGenerationTokens is { } g ? FakeHistogramFill.Of(tokenBuckets, g).Sum : 0);
+        PromptTokens.Inc(prompt);
+        GenerationTokens.Inc(generation);
+        foreach (var (reason, count) in spec.RequestSuccessTotal ?? new Dictionary<string, long>())
+        {
+            RequestSuccess(reason).Inc(count);
+        }
+
+        _prefixQueries.Inc(spec.PrefixCacheQueries ?? 0);
+        _prefixHits.Inc(spec.PrefixCacheHits ?? 0);
+
+        // vllm:lora_requests_info: the given series, else the one with empty adapter lists stamped now.
+        var loras = spec.Loras is { Count: > 0 } given ? given : [new FakeLoraSeries("", "", Time.GetUtcNow().ToUnixTimeMilliseconds() / 1000.0)];
+        foreach (var lora in loras)
+        {
+            _loraInfo.WithLabels(_maxLora, lora.Waiting, lora.Running).Set(lora.Timestamp);
         }
     }
 }

@@ -35,6 +35,11 @@ public sealed class RequestTrace
     /// <param name="cachedTokens">Prompt tokens found in the prefix cache; null when the KV cache is off (no lookup happens, as in vLLM without prefix caching).</param>
     public void OnAdmitted(TimeSpan queueTime, long slotHeldAt, GeneratedText[] choices, int? cachedTokens)
     {
+        if (_metrics.Frozen)
+        {
+            return; // --fake-metrics: real traffic moves nothing
+        }
+
         _queueTime = queueTime;
         _admittedAt = slotHeldAt;
         _choices = choices;
@@ -54,6 +59,11 @@ public sealed class RequestTrace
     /// <summary>Token step k (k = 0 is the first token) reached the client at timestamp <paramref name="at"/>.</summary>
     public void OnStep(long at)
     {
+        if (_metrics.Frozen)
+        {
+            return; // --fake-metrics: real traffic moves nothing
+        }
+
         var k = _steps.Count;
         _steps.Add(at);
         var producing = 0;
@@ -96,6 +106,11 @@ public sealed class RequestTrace
 
     private void Finish(string? reason)
     {
+        if (_metrics.Frozen)
+        {
+            return; // --fake-metrics: real traffic moves nothing
+        }
+
         if (_finished)
         {
             return;
