@@ -162,6 +162,9 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                         sse.EndEvent();
                     }
 
+                    // vLLM puts finish_reason (and stop_reason) on the chunk that carries the last token; only an
+                    // empty output gets a chunk of its own.
+                    var last = k == tokens.Count - 1;
                     if (k < tokens.Count)
                     {
                         ChunkLogprobs? chunkLogprobs = null;
@@ -171,13 +174,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                             textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
                         }
 
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false, null, Continuous(c, k + 1), logprobs: chunkLogprobs);
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false,
+                            last ? choices[c].FinishReason : null, Continuous(c, k + 1), last ? choices[c].StopReason : null, chunkLogprobs);
                         sse.EndEvent();
                     }
-
-                    if (k == Math.Max(tokens.Count - 1, 0))
+                    else if (k == 0)
                     {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, tokens.Count), choices[c].StopReason);
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason);
                         sse.EndEvent();
                     }
                 }

@@ -112,23 +112,21 @@ public sealed class ChatCompletionsTests(EchoHostFixture fixture) : IClassFixtur
         var role = chunks[0].GetProperty("choices")[0];
         Assert.Equal("assistant", role.GetProperty("delta").GetProperty("role").GetString());
 
-        // one chunk per token, each with "usage": null
+        // one chunk per token, each with "usage": null; as in vLLM the last token's chunk carries finish_reason
         var expectedTokens = SimHost.SharedTokenizer.CountTokens("stream these words please");
         var tokenChunks = chunks.Skip(1).Take(expectedTokens).ToList();
-        Assert.All(tokenChunks, c =>
-        {
-            Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind);
-            Assert.Equal(JsonValueKind.Null, c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind);
-        });
+        Assert.All(tokenChunks, c => Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind));
+        Assert.All(tokenChunks.SkipLast(1), c => Assert.Equal(JsonValueKind.Null, c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind));
         Assert.Equal("stream these words please", string.Concat(tokenChunks.Select(c => c.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString())));
+        var final = tokenChunks[^1].GetProperty("choices")[0];
+        Assert.Equal("stop", final.GetProperty("finish_reason").GetString());
+        Assert.Equal(JsonValueKind.Null, final.GetProperty("stop_reason").ValueKind);
 
-        // final chunk with finish_reason, then the usage chunk with empty choices
-        var final = chunks[1 + expectedTokens];
-        Assert.Equal("stop", final.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        // then the usage chunk with empty choices: role + tokens + usage
         var usageChunk = chunks[^1];
         Assert.Empty(usageChunk.GetProperty("choices").EnumerateArray());
         Assert.Equal(expectedTokens, usageChunk.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
-        Assert.Equal(chunks.Count, 1 + expectedTokens + 1 + 1);
+        Assert.Equal(chunks.Count, 1 + expectedTokens + 1);
     }
 
     [Fact]

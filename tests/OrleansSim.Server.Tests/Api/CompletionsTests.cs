@@ -59,7 +59,9 @@ public sealed class CompletionsTests(EchoHostFixture fixture) : IClassFixture<Ec
         var text = string.Concat(chunks.Where(c => c.GetProperty("choices").GetArrayLength() > 0)
             .Select(c => c.GetProperty("choices")[0].GetProperty("text").GetString()));
         Assert.Equal("one two three", text);
-        Assert.Equal("stop", chunks[^2].GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        var finished = chunks[^2].GetProperty("choices")[0];
+        Assert.Equal("stop", finished.GetProperty("finish_reason").GetString());
+        Assert.Equal(" three", finished.GetProperty("text").GetString()); // the last token's chunk carries the finish
         Assert.Equal(JsonValueKind.Object, chunks[^1].GetProperty("usage").ValueKind);
     }
 }

@@ -67,9 +67,10 @@ public sealed class LogprobsTests(EchoHostFixture fixture) : IClassFixture<EchoH
             AssertChatEntry(content[0], Pieces[k], top: 2);
         }
 
-        // The role chunk and the finish chunk carry no token, so no logprobs.
+        // The role chunk carries no token, so no logprobs; the last token's chunk carries both its logprobs and the finish.
         Assert.Equal(JsonValueKind.Null, chunks[0].GetProperty("logprobs").ValueKind);
-        Assert.Equal(JsonValueKind.Null, chunks[^1].GetProperty("logprobs").ValueKind);
+        Assert.Equal("stop", chunks[^1].GetProperty("finish_reason").GetString());
+        Assert.Equal(1, chunks[^1].GetProperty("logprobs").GetProperty("content").GetArrayLength());
     }
 
     [Fact]
@@ -123,7 +124,7 @@ public sealed class LogprobsTests(EchoHostFixture fixture) : IClassFixture<EchoH
             AssertCompletionTop(logprobs.GetProperty("top_logprobs")[0], Pieces[k], logprobs.GetProperty("token_logprobs")[0].GetDouble(), entries: 1);
         }
 
-        Assert.Equal(JsonValueKind.Null, chunks[^1].GetProperty("logprobs").ValueKind);
+        Assert.Equal("stop", chunks[^1].GetProperty("finish_reason").GetString());
     }
 
     [Fact]
