@@ -73,6 +73,7 @@ public static class CompletionWire
         public static readonly JsonEncodedText Logprobs = JsonEncodedText.Encode("logprobs");
         public static readonly JsonEncodedText FinishReason = JsonEncodedText.Encode("finish_reason");
         public static readonly JsonEncodedText StopReason = JsonEncodedText.Encode("stop_reason");
+        public static readonly JsonEncodedText Reasoning = JsonEncodedText.Encode("reasoning");
         public static readonly JsonEncodedText Delta = JsonEncodedText.Encode("delta");
         public static readonly JsonEncodedText Usage = JsonEncodedText.Encode("usage");
         public static readonly JsonEncodedText PromptTokens = JsonEncodedText.Encode("prompt_tokens");
@@ -111,11 +112,14 @@ public static class CompletionWire
             w.WriteNumber(P.Index, i);
             if (chat)
             {
+                // vLLM ChatMessage, every field as model_dump() writes it.
                 w.WriteStartObject(P.Message);
                 w.WriteString(P.Role, V.Assistant);
                 w.WriteString(P.Content, choices[i].Text);
+                WriteNulls(w, NullMessageFields);
                 w.WriteStartArray(P.ToolCalls);
                 w.WriteEndArray();
+                w.WriteNull(P.Reasoning);
                 w.WriteEndObject();
             }
             else
@@ -134,12 +138,35 @@ public static class CompletionWire
 
             w.WriteString(P.FinishReason, choices[i].FinishReason);
             WriteStopReason(w, choices[i].StopReason);
+            WriteNulls(w, chat ? NullChatChoiceFields : NullCompletionChoiceFields);
             w.WriteEndObject();
         }
 
         w.WriteEndArray();
+        WriteNulls(w, NullResponseFields);
         WriteUsage(w, usage);
+        WriteNulls(w, chat ? NullChatTrailerFields : NullCompletionTrailerFields);
         w.WriteEndObject();
+    }
+
+    // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator
+    // leaves null (vllm/entrypoints/openai/*/protocol.py: ChatCompletionResponse, ChatMessage,
+    // ChatCompletionResponseChoice, CompletionResponse, CompletionResponseChoice).
+    private static readonly JsonEncodedText[] NullMessageFields = [Encode("refusal"), Encode("annotations"), Encode("audio"), Encode("function_call")];
+    private static readonly JsonEncodedText[] NullChatChoiceFields = [Encode("token_ids")];
+    private static readonly JsonEncodedText[] NullCompletionChoiceFields = [Encode("token_ids"), Encode("prompt_logprobs"), Encode("prompt_token_ids")];
+    private static readonly JsonEncodedText[] NullResponseFields = [Encode("service_tier"), Encode("system_fingerprint")];
+    private static readonly JsonEncodedText[] NullChatTrailerFields = [Encode("prompt_logprobs"), Encode("prompt_token_ids"), Encode("kv_transfer_params")];
+    private static readonly JsonEncodedText[] NullCompletionTrailerFields = [Encode("kv_transfer_params")];
+
+    private static JsonEncodedText Encode(string name) => JsonEncodedText.Encode(name);
+
+    private static void WriteNulls(Utf8JsonWriter w, JsonEncodedText[] names)
+    {
+        foreach (var name in names)
+        {
+            w.WriteNull(name);
+        }
     }
 
     /// <summary>
@@ -219,7 +246,7 @@ public static class CompletionWire
         WriteHeader(w, request, request.Kind == EndpointKind.Chat ? V.ChatChunk : V.TextCompletion, created);
         w.WriteStartArray(P.Choices);
         w.WriteEndArray();
-        WriteUsage(w, usage);
+        WriteUsage(w, usage, omitNullDetails: true); // vLLM writes this chunk with exclude_none
         w.WriteEndObject();
     }
 
@@ -365,7 +392,7 @@ public static class CompletionWire
         }
     }
 
-    public static void WriteUsage(Utf8JsonWriter w, Usage usage)
+    public static void WriteUsage(Utf8JsonWriter w, Usage usage, bool omitNullDetails = false)
     {
         w.WriteStartObject(P.Usage);
         w.WriteNumber(P.PromptTokens, usage.PromptTokens);
@@ -377,7 +404,7 @@ public static class CompletionWire
             w.WriteNumber(P.CachedTokens, cached);
             w.WriteEndObject();
         }
-        else
+        else if (!omitNullDetails)
         {
             w.WriteNull(P.PromptTokensDetails);
         }

@@ -25,6 +25,19 @@ public sealed class ChatCompletionsTests(EchoHostFixture fixture) : IClassFixtur
         Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
         Assert.Equal(JsonValueKind.Null, choice.GetProperty("logprobs").ValueKind);
 
+        // The fields vLLM's model_dump() always writes are present, null.
+        foreach (var field in new[] { "service_tier", "system_fingerprint", "prompt_logprobs", "prompt_token_ids", "kv_transfer_params" })
+        {
+            Assert.Equal(JsonValueKind.Null, body.GetProperty(field).ValueKind);
+        }
+
+        foreach (var field in new[] { "refusal", "annotations", "audio", "function_call", "reasoning" })
+        {
+            Assert.Equal(JsonValueKind.Null, choice.GetProperty("message").GetProperty(field).ValueKind);
+        }
+
+        Assert.Equal(JsonValueKind.Null, choice.GetProperty("token_ids").ValueKind);
+
         var usage = body.GetProperty("usage");
         var expectedPrompt = SimHost.SharedTokenizer.CountTokens(SimHost.SharedTokenizer.RenderChat(
             [new("system", "be brief"), new("user", "Hello there, simulator!")]));

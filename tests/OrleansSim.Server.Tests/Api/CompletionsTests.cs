@@ -18,6 +18,12 @@ public sealed class CompletionsTests(EchoHostFixture fixture) : IClassFixture<Ec
         var choice = body.GetProperty("choices")[0];
         Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
         Assert.Equal(16, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+        foreach (var field in new[] { "token_ids", "prompt_logprobs", "prompt_token_ids", "stop_reason" })
+        {
+            Assert.Equal(JsonValueKind.Null, choice.GetProperty(field).ValueKind);
+        }
+
+        Assert.Equal(JsonValueKind.Null, body.GetProperty("kv_transfer_params").ValueKind);
         Assert.StartsWith(choice.GetProperty("text").GetString()!, prompt, StringComparison.Ordinal);
         Assert.Equal(SimHost.SharedTokenizer.CountTokens(prompt), body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32());
     }
