@@ -124,12 +124,13 @@ public static class CompletionWire
             }
             else
             {
-                w.WriteString(P.Text, choices[i].Text);
+                var prompt = request.Prompts[i / request.N];
+                w.WriteString(P.Text, request.Echo ? prompt.EchoText + choices[i].Text : choices[i].Text);
             }
 
             if (request.TopLogprobs is { } top && logprobs is not null)
             {
-                WriteLogprobs(w, chat, logprobs, top, choices[i].Tokens);
+                WriteLogprobs(w, chat, logprobs, top, choices[i].Tokens, request.Echo ? request.Prompts[i / request.N].EchoPieces : null);
             }
             else
             {
@@ -251,7 +252,8 @@ public static class CompletionWire
     }
 
     /// <summary>A whole choice's logprobs: chat ChatCompletionLogProbs or completions CompletionLogProbs.</summary>
-    private static void WriteLogprobs(Utf8JsonWriter w, bool chat, LogprobGenerator generator, int top, IReadOnlyList<string> tokens)
+    /// <param name="echoPieces">Completions echo: the prompt's pieces, listed before the output's; the first has no logprob (null), as in vLLM's prompt logprobs.</param>
+    private static void WriteLogprobs(Utf8JsonWriter w, bool chat, LogprobGenerator generator, int top, IReadOnlyList<string> tokens, IReadOnlyList<string>? echoPieces = null)
     {
         w.WriteStartObject(P.Logprobs);
         if (chat)
@@ -266,9 +268,11 @@ public static class CompletionWire
         }
         else
         {
+            IReadOnlyList<string> all = echoPieces is { Count: > 0 } ? [.. echoPieces, .. tokens] : tokens;
+            var unscored = echoPieces is { Count: > 0 } ? 1 : 0;
             w.WriteStartArray(P.TextOffset);
             var offset = 0;
-            foreach (var token in tokens)
+            foreach (var token in all)
             {
                 w.WriteNumberValue(offset);
                 offset += LogprobGenerator.CodePointLength(token);
@@ -276,23 +280,37 @@ public static class CompletionWire
 
             w.WriteEndArray();
             w.WriteStartArray(P.TokenLogprobs);
-            for (var k = 0; k < tokens.Count; k++)
+            for (var k = 0; k < all.Count; k++)
             {
-                w.WriteNumberValue(LogprobGenerator.ChosenLogprob(k));
+                if (k < unscored)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    w.WriteNumberValue(LogprobGenerator.ChosenLogprob(k));
+                }
             }
 
             w.WriteEndArray();
             w.WriteStartArray(P.Tokens);
-            foreach (var token in tokens)
+            foreach (var token in all)
             {
                 w.WriteStringValue(token);
             }
 
             w.WriteEndArray();
             w.WriteStartArray(P.TopLogprobs);
-            for (var k = 0; k < tokens.Count; k++)
+            for (var k = 0; k < all.Count; k++)
             {
-                WriteCompletionTop(w, generator, top, tokens[k], k);
+                if (k < unscored)
+                {
+                    w.WriteNullValue();
+                }
+                else
+                {
+                    WriteCompletionTop(w, generator, top, all[k], k);
+                }
             }
 
             w.WriteEndArray();

@@ -12,6 +12,12 @@ public enum EndpointKind
 public sealed record PromptInput(string EchoText, int[] TokenIds)
 {
     public int PromptTokens => TokenIds.Length;
+
+    /// <summary>
+    /// With completions <c>echo</c> and logprobs: the prompt text cut into token pieces, whose logprobs lead
+    /// the choice's (vLLM's prompt logprobs; the first token has none). Null otherwise.
+    /// </summary>
+    public IReadOnlyList<string>? EchoPieces { get; init; }
 }
 
 /// <summary>
@@ -57,6 +63,9 @@ public sealed record InferenceRequest
     /// <c>top_logprobs</c> (0..20, with <c>logprobs: true</c>), completions' <c>logprobs</c> (0..20).
     /// </summary>
     public int? TopLogprobs { get; init; }
+
+    /// <summary>Completions <c>echo</c>: each choice's text starts with its prompt (vLLM's CompletionRequest.echo).</summary>
+    public bool Echo { get; init; }
 
     public int PromptTokens => Prompts.Sum(p => p.PromptTokens);
 

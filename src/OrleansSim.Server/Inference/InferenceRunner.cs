@@ -101,6 +101,12 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
             var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop);
             for (var i = 0; i < request.N; i++)
             {
+                if (request.MaxTokens == 0)
+                {
+                    choices[c++] = new GeneratedText([], "length"); // echo without generation
+                    continue;
+                }
+
                 var text = generator.Generate(generation, random);
                 choices[c++] = text.Tokens.Count > room ? new GeneratedText(text.Tokens.Take(room).ToArray(), "length") : text;
             }
@@ -174,13 +180,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                             textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
                         }
 
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, tokens[k], role: false,
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, k == 0 ? EchoPrefix(request, c) + tokens[k] : tokens[k], role: false,
                             last ? choices[c].FinishReason : null, Continuous(c, k + 1), last ? choices[c].StopReason : null, chunkLogprobs);
                         sse.EndEvent();
                     }
                     else if (k == 0)
                     {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : "", role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason);
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : EchoPrefix(request, c), role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason);
                         sse.EndEvent();
                     }
                 }
@@ -221,6 +227,10 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         context.Response.ContentLength = buffer.WrittenCount;
         await context.Response.Body.WriteAsync(buffer.WrittenMemory, aborted);
     }
+
+    /// <summary>Completions <c>echo</c>: the prompt of choice <paramref name="c"/>, sent before its first token.</summary>
+    private static string EchoPrefix(InferenceRequest request, int c) =>
+        request.Echo ? request.Prompts[c / request.N].EchoText : "";
 
     private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices, int? cached) =>
         new(request.PromptTokens, choices.Sum(c => c.Tokens.Count)) { CachedTokens = cached };

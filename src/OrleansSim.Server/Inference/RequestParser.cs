@@ -42,7 +42,10 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             maxTokens = completionTokens;
         }
 
-        if (maxTokens is < 1)
+        // Completions echo: the prompt is returned before the output; with max_tokens 0 it is all there is
+        // (vLLM's echo_without_generation, what loglikelihood evaluations send).
+        var echo = kind == EndpointKind.Completion && (JsonFields.GetBool(body, "echo") ?? false);
+        if (maxTokens is < 1 && !(echo && maxTokens == 0))
         {
             throw ApiException.BadRequest($"{maxTokensField} must be at least 1, got {maxTokens}.", maxTokensField);
         }
@@ -71,6 +74,16 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         }
 
         var stream = JsonFields.GetBool(body, "stream") ?? false;
+        if (echo && topLogprobs is not null)
+        {
+            if (stream)
+            {
+                throw ApiException.BadRequest("echo with logprobs is not supported yet for streamed completions.", "echo");
+            }
+
+            prompts = [.. prompts.Select(p => p with { EchoPieces = tokenizer.SplitTokens(p.EchoText) })];
+        }
+
         var streamOptions = JsonFields.GetObject(body, "stream_options");
         var includeUsage = false;
         var continuous = false;
@@ -101,6 +114,7 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             IncludeUsage = includeUsage,
             ContinuousUsageStats = continuous,
             TopLogprobs = topLogprobs,
+            Echo = echo,
         };
     }
 

@@ -137,3 +137,60 @@ public sealed class ServerSeedTests
         Assert.NotEqual(first, await Run(99));
     }
 }
+
+/// <summary>Completions <c>echo</c>: the prompt comes back before the output (vLLM's CompletionRequest.echo).</summary>
+public sealed class CompletionsEchoTests(RandomHostFixture fixture) : IClassFixture<RandomHostFixture>
+{
+    private HttpClient Client => fixture.Host.Client;
+
+    [Fact]
+    public async Task EchoPrependsThePromptAndCountsOnlyGeneratedTokens()
+    {
+        var (response, body) = await Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":"The capital of France is","max_tokens":4,"ignore_eos":true,"echo":true}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        var text = body.GetProperty("choices")[0].GetProperty("text").GetString()!;
+        Assert.StartsWith("The capital of France is", text, StringComparison.Ordinal);
+        Assert.True(text.Length > "The capital of France is".Length);
+        Assert.Equal(4, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task EchoWithoutGenerationGivesPromptLogprobsWithANullFirstEntry()
+    {
+        const string Prompt = "Paris is the capital";
+        var (response, body) = await Client.PostJsonAsync("/v1/completions", $$"""{"model":"test-model","prompt":"{{Prompt}}","max_tokens":0,"echo":true,"logprobs":1}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        var choice = body.GetProperty("choices")[0];
+        Assert.Equal(Prompt, choice.GetProperty("text").GetString());
+        Assert.Equal("length", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal(0, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        var logprobs = choice.GetProperty("logprobs");
+        var tokens = logprobs.GetProperty("tokens").EnumerateArray().Select(t => t.GetString()!).ToList();
+        Assert.Equal(Prompt, string.Concat(tokens));
+        var values = logprobs.GetProperty("token_logprobs").EnumerateArray().ToList();
+        Assert.Equal(JsonValueKind.Null, values[0].ValueKind);
+        Assert.All(values.Skip(1), v => Assert.True(v.GetDouble() < 0));
+        Assert.Equal(JsonValueKind.Null, logprobs.GetProperty("top_logprobs")[0].ValueKind);
+        Assert.Equal(tokens.Count, logprobs.GetProperty("text_offset").GetArrayLength());
+    }
+
+    [Fact]
+    public async Task StreamedEchoStartsTheFirstChunkWithThePrompt()
+    {
+        using var response = await Client.PostStreamAsync("/v1/completions", """{"model":"test-model","prompt":"Echo me","max_tokens":3,"ignore_eos":true,"echo":true,"stream":true}""");
+        var chunks = (await Sse.ReadAllAsync(response)).Where(e => !e.IsDone).Select(e => e.Json.GetProperty("choices")[0]).ToList();
+        Assert.StartsWith("Echo me", chunks[0].GetProperty("text").GetString(), StringComparison.Ordinal);
+        Assert.Equal(3, chunks.Count);
+    }
+
+    [Theory]
+    [InlineData("""{"model":"test-model","prompt":"x","max_tokens":0}""", "max_tokens")]
+    [InlineData("""{"model":"test-model","prompt":"x","echo":true,"logprobs":1,"stream":true}""", "echo")]
+    [InlineData("""{"model":"test-model","prompt":"x","echo":"yes"}""", "echo")]
+    public async Task EchoErrors(string json, string field)
+    {
+        var (response, body) = await Client.PostJsonAsync("/v1/completions", json);
+        Assert.Contains(field, Http.AssertError(response, body, 400, "BadRequestError"), StringComparison.Ordinal);
+    }
+}
