@@ -2,7 +2,9 @@ namespace OrleansSim.Bench;
 
 /// <summary>
 /// Classifies server-sent events without parsing their JSON (the client must stay cheap at 10k streams):
-/// a token event has <c>"finish_reason":null</c> and is not the chat role chunk; an error event starts with
+/// a token event is a chunk whose <c>delta.content</c> (chat) or <c>text</c> (completions) is not empty, as
+/// <c>vllm bench serve</c> counts them (so the chat role chunk, an empty finish chunk and the usage chunk are
+/// not tokens, and a last token that carries <c>finish_reason</c> is); an error event starts with
 /// <c>{"error"</c>; the usage chunk carries <c>"completion_tokens":N</c>.
 /// </summary>
 public static class SseScanner
@@ -36,13 +38,20 @@ public static class SseScanner
             return Kind.Error;
         }
 
-        if (payload.IndexOf("\"finish_reason\":null"u8) >= 0)
+        if (HasText(payload, "\"content\":\""u8) || HasText(payload, "\"text\":\""u8))
         {
-            return payload.IndexOf("\"role\":\"assistant\""u8) >= 0 ? Kind.Other : Kind.Token;
+            return Kind.Token;
         }
 
         completionTokens = CompletionTokens(payload);
         return Kind.Other;
+    }
+
+    /// <summary>True when <paramref name="key"/> (a key and its opening quote) is followed by a non-empty string.</summary>
+    private static bool HasText(ReadOnlySpan<byte> json, ReadOnlySpan<byte> key)
+    {
+        var at = json.IndexOf(key);
+        return at >= 0 && at + key.Length < json.Length && json[at + key.Length] != (byte)'"';
     }
 
     /// <summary>The value of <c>"completion_tokens":N</c>, or -1.</summary>
