@@ -18,7 +18,9 @@ public readonly record struct Usage(int PromptTokens, int CompletionTokens)
 /// <param name="TopLogprobs">The request's top-logprob count (<see cref="InferenceRequest.TopLogprobs"/>).</param>
 /// <param name="Position">The token's index in its choice's output.</param>
 /// <param name="TextOffset">Completions: characters of the choice's output before this token.</param>
-public readonly record struct ChunkLogprobs(LogprobGenerator Generator, int TopLogprobs, int Position, int TextOffset);
+/// <param name="Token">The chunk's token (null: the chunk carries none, only an echoed prompt).</param>
+/// <param name="EchoPieces">Completions echo, first chunk only: the prompt's pieces, listed before the token.</param>
+public readonly record struct ChunkLogprobs(LogprobGenerator Generator, int TopLogprobs, int Position, int TextOffset, string? Token, IReadOnlyList<string>? EchoPieces = null);
 
 /// <summary>
 /// The OpenAI/vLLM response shapes for chat and text completions, written field by field in vLLM's
@@ -203,9 +205,9 @@ public static class CompletionWire
             w.WriteString(P.Text, content ?? "");
         }
 
-        if (logprobs is { } lp && content is not null)
+        if (logprobs is { } lp)
         {
-            WriteChunkLogprobs(w, chat, lp, content);
+            WriteChunkLogprobs(w, chat, lp);
         }
         else
         {
@@ -320,8 +322,16 @@ public static class CompletionWire
     }
 
     /// <summary>The logprobs of a chunk's single token, in the same shapes as <see cref="WriteLogprobs"/>.</summary>
-    private static void WriteChunkLogprobs(Utf8JsonWriter w, bool chat, ChunkLogprobs lp, string token)
+    private static void WriteChunkLogprobs(Utf8JsonWriter w, bool chat, ChunkLogprobs lp)
     {
+        if (!chat && lp.EchoPieces is { Count: > 0 } echoPieces)
+        {
+            // The first chunk of an echoed completion: the prompt's pieces, then its token, as the whole-body form.
+            WriteLogprobs(w, chat, lp.Generator, lp.TopLogprobs, lp.Token is null ? [] : [lp.Token], echoPieces);
+            return;
+        }
+
+        var token = lp.Token ?? "";
         w.WriteStartObject(P.Logprobs);
         if (chat)
         {

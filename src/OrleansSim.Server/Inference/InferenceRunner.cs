@@ -152,6 +152,14 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
 
         // Logprobs off: no per-choice offsets and a null ChunkLogprobs per token, so nothing is allocated per token.
         var textOffsets = request.TopLogprobs is null ? null : new int[choices.Length];
+        if (textOffsets is not null && request.Echo)
+        {
+            // Echoed completions: the output's offsets and positions continue after the prompt's pieces.
+            for (var c = 0; c < choices.Length; c++)
+            {
+                textOffsets[c] = LogprobGenerator.CodePointLength(request.Prompts[c / request.N].EchoText);
+            }
+        }
 
         try
         {
@@ -176,7 +184,8 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                         ChunkLogprobs? chunkLogprobs = null;
                         if (textOffsets is not null)
                         {
-                            chunkLogprobs = new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, k, textOffsets[c]);
+                            var echoPieces = EchoPieces(request, c);
+                            chunkLogprobs = new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, (echoPieces?.Count ?? 0) + k, textOffsets[c], tokens[k], k == 0 ? echoPieces : null);
                             textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
                         }
 
@@ -186,7 +195,11 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                     }
                     else if (k == 0)
                     {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : EchoPrefix(request, c), role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason);
+                        // An empty output (echo without generation): the prompt's logprobs still ride on this chunk.
+                        ChunkLogprobs? promptLogprobs = textOffsets is not null && EchoPieces(request, c) is { } pieces
+                            ? new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, pieces.Count, 0, null, pieces)
+                            : null;
+                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : EchoPrefix(request, c), role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason, promptLogprobs);
                         sse.EndEvent();
                     }
                 }
@@ -231,6 +244,10 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
     /// <summary>Completions <c>echo</c>: the prompt of choice <paramref name="c"/>, sent before its first token.</summary>
     private static string EchoPrefix(InferenceRequest request, int c) =>
         request.Echo ? request.Prompts[c / request.N].EchoText : "";
+
+    /// <summary>Completions <c>echo</c> with logprobs: the prompt pieces of choice <paramref name="c"/>, else null.</summary>
+    private static IReadOnlyList<string>? EchoPieces(InferenceRequest request, int c) =>
+        request.Echo ? request.Prompts[c / request.N].EchoPieces : null;
 
     private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices, int? cached) =>
         new(request.PromptTokens, choices.Sum(c => c.Tokens.Count)) { CachedTokens = cached };

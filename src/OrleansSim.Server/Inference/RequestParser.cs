@@ -76,11 +76,6 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
         var stream = JsonFields.GetBool(body, "stream") ?? false;
         if (echo && topLogprobs is not null)
         {
-            if (stream)
-            {
-                throw ApiException.BadRequest("echo with logprobs is not supported yet for streamed completions.", "echo");
-            }
-
             prompts = [.. prompts.Select(p => p with { EchoPieces = tokenizer.SplitTokens(p.EchoText) })];
         }
 
