@@ -67,26 +67,9 @@ public static class ApiErrors
         writer.WriteEndObject();
     }
 
-    public static byte[] Body(int status, string message, string? param, string? type = null)
-    {
-        var buffer = new System.Buffers.ArrayBufferWriter<byte>(256);
-        using (var writer = new Utf8JsonWriter(buffer, WireOptions))
-        {
-            WriteBody(writer, status, message, param, type);
-        }
-
-        return buffer.WrittenSpan.ToArray();
-    }
-
     /// <summary>Answers the request with the error (only valid before the response has started).</summary>
-    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null, string? type = null)
-    {
-        var body = Body(status, message, param, type);
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = body.Length;
-        return context.Response.Body.WriteAsync(body).AsTask();
-    }
+    public static Task WriteAsync(HttpContext context, int status, string message, string? param = null, string? type = null) =>
+        JsonResponse.WriteAsync(context, (status, message, param, type), static (w, e) => WriteBody(w, e.status, e.message, e.param, e.type), status);
 
     public static Task WriteAsync(HttpContext context, ApiException error) =>
         WriteAsync(context, error.StatusCode, error.Message, error.Param, error.Type);

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Tokenization;
@@ -34,7 +33,7 @@ public static class ServerApi
     private static Task ListModels(HttpContext context, SimulatorOptions options, ModelCatalog models, TimeProvider time)
     {
         var created = time.GetUtcNow().ToUnixTimeSeconds();
-        return WriteJsonAsync(context, w =>
+        return JsonResponse.WriteAsync(context, w =>
         {
             w.WriteStartObject();
             w.WriteString("object", "list");
@@ -119,7 +118,7 @@ public static class ServerApi
             : tokenizer.RenderChat(RequestParser.ReadMessages(body));
         var tokens = tokenizer.Encode(text);
         var withStrings = JsonFields.GetBool(body, "return_token_strs") ?? false;
-        await WriteJsonAsync(context, w =>
+        await JsonResponse.WriteAsync(context, w =>
         {
             w.WriteStartObject();
             w.WriteNumber("count", tokens.Count);
@@ -191,25 +190,11 @@ public static class ServerApi
             throw ApiException.BadRequest("'tokens' contains ids outside the tokenizer's vocabulary.", "tokens");
         }
 
-        await WriteJsonAsync(context, w =>
+        await JsonResponse.WriteAsync(context, w =>
         {
             w.WriteStartObject();
             w.WriteString("prompt", prompt);
             w.WriteEndObject();
         });
-    }
-
-    public static Task WriteJsonAsync(HttpContext context, Action<Utf8JsonWriter> write, int status = StatusCodes.Status200OK)
-    {
-        var buffer = new ArrayBufferWriter<byte>(512);
-        using (var writer = new Utf8JsonWriter(buffer, ApiErrors.WireOptions))
-        {
-            write(writer);
-        }
-
-        context.Response.StatusCode = status;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        return context.Response.Body.WriteAsync(buffer.WrittenMemory, context.RequestAborted).AsTask();
     }
 }

@@ -1,4 +1,3 @@
-using System.Buffers;
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
@@ -70,23 +69,24 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
                 }
 
                 trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
-                await WriteResponseAsync(context, request, choices, created, cached, logprobs, aborted);
+                await WriteResponseAsync(context, request, choices, created, cached, logprobs);
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
-            // The client went away; its slot is released below.
+            // The client went away: free its slot first, so a scrape that sees the abort sees the slot free too.
+            await rank.Release(plan.Ticket);
             trace.OnAborted();
+            return;
         }
         catch
         {
+            await rank.Release(plan.Ticket);
             trace.OnFailed();
             throw;
         }
-        finally
-        {
-            await rank.Release(plan.Ticket);
-        }
+
+        await rank.Release(plan.Ticket);
     }
 
     private GeneratedText[] Generate(InferenceRequest request, Random random)
@@ -227,19 +227,9 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
         await sse.FlushAsync(aborted);
     }
 
-    private static async Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, LogprobGenerator logprobs, CancellationToken aborted)
-    {
-        var buffer = new ArrayBufferWriter<byte>(1024);
-        using (var writer = new Utf8JsonWriter(buffer, ApiErrors.WireOptions))
-        {
-            CompletionWire.WriteResponse(writer, request, created, choices, UsageOf(request, choices, cached), logprobs);
-        }
-
-        context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = "application/json";
-        context.Response.ContentLength = buffer.WrittenCount;
-        await context.Response.Body.WriteAsync(buffer.WrittenMemory, aborted);
-    }
+    private static Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, LogprobGenerator logprobs) =>
+        JsonResponse.WriteAsync(context, (request, choices, created, usage: UsageOf(request, choices, cached), logprobs),
+            static (w, s) => CompletionWire.WriteResponse(w, s.request, s.created, s.choices, s.usage, s.logprobs));
 
     /// <summary>Completions <c>echo</c>: the prompt of choice <paramref name="c"/>, sent before its first token.</summary>
     private static string EchoPrefix(InferenceRequest request, int c) =>
