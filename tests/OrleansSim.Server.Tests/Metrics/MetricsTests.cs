@@ -194,9 +194,11 @@ public sealed class MetricsTests
             client.Dispose();
         }
 
+        // One scrape reads the grain's gauges before it writes the counters (vLLM's scrape is no atomic
+        // snapshot either), so wait for a scrape that shows both the abort and the freed slot.
         var scrape = await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client),
-            s => s.Value("vllm:request_success_total", ("finished_reason", "abort")) == 1,
-            what: "an aborted request");
+            s => s.Value("vllm:request_success_total", ("finished_reason", "abort")) == 1 && s.Value("vllm:num_requests_running") == 0,
+            what: "an aborted request and its freed slot");
         Assert.Equal(0, scrape.Value("vllm:request_success_total", ("finished_reason", "length")));
         Assert.Equal(0, scrape.Value("vllm:num_requests_running"));
         Assert.InRange(scrape.Value("vllm:generation_tokens_total"), 1, 15);
