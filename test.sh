@@ -30,12 +30,17 @@ fi
 
 rm -rf "$RESULTS"
 dotnet build OrleansSim.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }
-dotnet test --solution OrleansSim.sln -c "$CONFIGURATION" --no-build --report-xunit-trx --results-directory "$RESULTS" "$@"
-status=$?
+# One results directory per test project: TRX files are named by machine and time, so projects finishing in
+# the same instant would overwrite each other's file in a shared directory.
+status=0
+for project in tests/*/*.Tests.csproj; do
+  name=$(basename "$project" .csproj)
+  dotnet test --project "$project" -c "$CONFIGURATION" --no-build --report-xunit-trx --results-directory "$RESULTS/$name" "$@" || status=$?
+done
 
 passed=0; failed=0
 shopt -s nullglob
-for trx in "$RESULTS"/*.trx; do
+for trx in "$RESULTS"/*/*.trx; do
   counters=$(grep -o '<Counters [^>]*>' "$trx" | head -n 1)
   p=$(sed -n 's/.* passed="\([0-9]*\)".*/\1/p' <<<"$counters"); f=$(sed -n 's/.* failed="\([0-9]*\)".*/\1/p' <<<"$counters")
   passed=$((passed + ${p:-0})); failed=$((failed + ${f:-0}))
