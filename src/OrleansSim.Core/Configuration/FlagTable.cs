@@ -308,7 +308,16 @@ internal static class FlagTable
         // --- misc (not supported yet) ---
         new("startup-duration", FlagKind.Duration, TimeSpan.Zero, "/health/ready answers 503 until this time has passed") { Check = NotNegative },
         new("enable-sleep-mode", FlagKind.Bool, false, "enable /sleep and /wake_up (with VLLM_SERVER_DEV_MODE=1)") { HasNoForm = true },
-        new("enable-request-id-headers", FlagKind.Bool, false, "echo x-request-id headers"),
+        new("enable-request-id-headers", FlagKind.Bool, false, "send the X-Request-Id response header: the request's own, else the generated id (vLLM)")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { EnableRequestIdHeaders = (bool)v! }, Read = o => o.EnableRequestIdHeaders,
+        },
+        new("enable-force-include-usage", FlagKind.Bool, false, "send the usage chunk on every stream, as if stream_options.include_usage were true (vLLM)")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { EnableForceIncludeUsage = (bool)v! }, Read = o => o.EnableForceIncludeUsage,
+        },
         new("log-http", FlagKind.Bool, false, "log every HTTP request and response"),
         new("force-dummy-tokenizer", FlagKind.Bool, false, "never use a Hugging Face tokenizer"),
         new("render-url", FlagKind.String, "localhost:8082", "render service used with Hugging Face tokenizers"),

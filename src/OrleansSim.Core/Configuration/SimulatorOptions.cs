@@ -102,6 +102,12 @@ public sealed record SimulatorOptions
     /// <summary>How often fake metric functions take a new value (<c>--fake-metrics-refresh-interval</c>).</summary>
     public TimeSpan FakeMetricsRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    // --- vLLM front-end switches ---
+    /// <summary><c>--enable-request-id-headers</c>: responses carry X-Request-Id (the client's, else the generated id).</summary>
+    public bool EnableRequestIdHeaders { get; init; }
+    /// <summary><c>--enable-force-include-usage</c>: every stream ends with the usage chunk, stream_options or not.</summary>
+    public bool EnableForceIncludeUsage { get; init; }
+
     // --- pod identity (env POD_NAME / POD_NAMESPACE / POD_IP) ---
     public string PodName { get; init; } = "";
     public string PodNamespace { get; init; } = "default";

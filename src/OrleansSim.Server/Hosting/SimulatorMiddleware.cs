@@ -14,7 +14,11 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
     {
         var requestId = RequestIdentity.Of(context);
         var headers = context.Response.Headers;
-        headers["x-request-id"] = requestId;
+        if (options.EnableRequestIdHeaders)
+        {
+            headers["x-request-id"] = requestId; // vLLM's XRequestIdMiddleware, only with --enable-request-id-headers
+        }
+
         if (options.EmitPodHeaders)
         {
             headers["x-inference-pod"] = options.PodName;

@@ -79,8 +79,10 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
             prompts = [.. prompts.Select(p => p with { EchoPieces = tokenizer.SplitTokens(p.EchoText) })];
         }
 
+        // vLLM's should_include_usage: --enable-force-include-usage turns the usage chunk on for every stream;
+        // continuous usage needs include_usage.
         var streamOptions = JsonFields.GetObject(body, "stream_options");
-        var includeUsage = false;
+        var includeUsage = stream && options.EnableForceIncludeUsage;
         var continuous = false;
         if (streamOptions is { } so)
         {
@@ -89,8 +91,8 @@ public sealed class RequestParser(SimulatorOptions options, ISimTokenizer tokeni
                 throw ApiException.BadRequest("Stream options can only be defined when `stream=True`.", "stream_options");
             }
 
-            includeUsage = JsonFields.GetBool(so, "include_usage") ?? false;
-            continuous = JsonFields.GetBool(so, "continuous_usage_stats") ?? false;
+            includeUsage |= JsonFields.GetBool(so, "include_usage") ?? false;
+            continuous = includeUsage && (JsonFields.GetBool(so, "continuous_usage_stats") ?? false);
         }
 
         return new InferenceRequest

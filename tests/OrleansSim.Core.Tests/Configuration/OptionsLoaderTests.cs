@@ -450,6 +450,21 @@ public sealed class OptionsLoaderTests : IDisposable
         Assert.Throws<OptionsException>(() => OptionsLoader.Load([], env));
     }
 
+    [Fact]
+    public void VllmDropInFlagsLoad()
+    {
+        SimulatorOptions o = Load("--model", "m");
+        Assert.False(o.EnableRequestIdHeaders);
+        Assert.False(o.EnableForceIncludeUsage);
+        o = Load("--model", "m", "--enable-request-id-headers", "--enable-force-include-usage");
+        Assert.True(o.EnableRequestIdHeaders);
+        Assert.True(o.EnableForceIncludeUsage);
+        string path = WriteYaml("model: m\nenable-force-include-usage: true\nenable-request-id-headers: true\n");
+        o = Load("--config", path, "--enable-request-id-headers=false");
+        Assert.False(o.EnableRequestIdHeaders);
+        Assert.True(o.EnableForceIncludeUsage);
+    }
+
     // ---------- not supported yet ----------
 
     [Theory]
