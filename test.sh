@@ -17,6 +17,8 @@ for pair in "${APT_TOOLS[@]}"; do
   tool="${pair%%:*}"; pkg="${pair##*:}"
   command -v "$tool" >/dev/null 2>&1 || need_apt+=("$pkg")
 done
+# prometheus_client's strict OpenMetrics parser (Debian's python3) checks the OpenMetrics exposition.
+/usr/bin/python3 -c 'import prometheus_client.openmetrics.parser' >/dev/null 2>&1 || need_apt+=("python3-prometheus-client")
 if [ "${#need_apt[@]}" -gt 0 ]; then
   echo "installing: ${need_apt[*]}"
   SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"

@@ -3,12 +3,23 @@ using System.Text;
 
 namespace OrleansSim.Server.Metrics;
 
+/// <summary>The two text formats prometheus_client writes (and so vLLM serves).</summary>
+public enum ExpositionFormat
+{
+    /// <summary>Prometheus text format 0.0.4: <c>_created</c> samples in gauge families of their own.</summary>
+    Text,
+
+    /// <summary>OpenMetrics 1.0.0: <c>_created</c> samples inside their family, <c># EOF</c> at the end.</summary>
+    OpenMetrics,
+}
+
 /// <summary>
-/// A minimal Prometheus client that writes the text exposition format 0.0.4 exactly as Python's
-/// prometheus_client (what vLLM serves) does: metric names with colons, counters as <c>name_total</c>
-/// followed by a <c>name_created</c> gauge block, histogram samples in bucket/count/sum order, labels
-/// sorted by name, and numbers spelled like Python (<c>1.0</c>, <c>0.001</c>, <c>1.7e+09</c>).
-/// prometheus-net rejects the colons in vLLM's names, hence this.
+/// A minimal Prometheus client that writes the text exposition format 0.0.4 and OpenMetrics 1.0.0 exactly
+/// as Python's prometheus_client (what vLLM serves) does: metric names with colons; in text 0.0.4 counters as
+/// <c>name_total</c> followed by a <c>name_created</c> gauge block, in OpenMetrics one <c>counter</c> family
+/// <c>name</c> whose children each write <c>name_total</c> then <c>name_created</c>; histogram samples in
+/// bucket/count/sum(/created) order, labels sorted by name, and numbers spelled like Python (<c>1.0</c>,
+/// <c>0.001</c>, <c>1.7e+09</c>). prometheus-net rejects the colons in vLLM's names, hence this.
 /// </summary>
 public sealed class MetricsRegistry(TimeProvider time)
 {
@@ -27,17 +38,25 @@ public sealed class MetricsRegistry(TimeProvider time)
     /// <summary>Runs before every collection (e.g. to read gauges from their owner).</summary>
     public void BeforeCollect(Func<CancellationToken, Task> callback) => _beforeCollect.Add(callback);
 
-    public async Task<string> CollectAsync(CancellationToken cancellationToken)
+    public Task<string> CollectAsync(CancellationToken cancellationToken) => CollectAsync(ExpositionFormat.Text, cancellationToken);
+
+    public async Task<string> CollectAsync(ExpositionFormat format, CancellationToken cancellationToken)
     {
         foreach (var callback in _beforeCollect)
         {
             await callback(cancellationToken);
         }
 
+        var openMetrics = format == ExpositionFormat.OpenMetrics;
         var text = new StringBuilder(16 * 1024);
         foreach (var family in _families)
         {
-            family.Write(text);
+            family.Write(text, openMetrics);
+        }
+
+        if (openMetrics)
+        {
+            text.Append("# EOF\n");
         }
 
         return text.ToString();
@@ -107,11 +126,21 @@ public abstract class MetricFamily
         }
     }
 
-    internal abstract void Write(StringBuilder text);
+    /// <summary>Writes the family; <paramref name="openMetrics"/> selects OpenMetrics 1.0.0 over text 0.0.4.</summary>
+    internal abstract void Write(StringBuilder text, bool openMetrics);
 
-    private protected static void WriteHeader(StringBuilder text, string name, string help, string type) =>
-        text.Append("# HELP ").Append(name).Append(' ').Append(help.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal)).Append('\n')
+    /// <summary># HELP and # TYPE; OpenMetrics also escapes double quotes in the help text (as prometheus_client does).</summary>
+    private protected static void WriteHeader(StringBuilder text, string name, string help, string type, bool openMetrics = false)
+    {
+        var escaped = help.Replace("\\", "\\\\", StringComparison.Ordinal).Replace("\n", "\\n", StringComparison.Ordinal);
+        if (openMetrics)
+        {
+            escaped = escaped.Replace("\"", "\\\"", StringComparison.Ordinal);
+        }
+
+        text.Append("# HELP ").Append(name).Append(' ').Append(escaped).Append('\n')
             .Append("# TYPE ").Append(name).Append(' ').Append(type).Append('\n');
+    }
 
     private protected void WriteSample(StringBuilder text, string name, string[] values, double value, string? le = null)
     {
@@ -197,9 +226,21 @@ public sealed class CounterFamily : MetricFamily
 
     public Counter WithLabels(params string[] values) => GetOrAdd(values, () => new Counter(Registry.Now()));
 
-    internal override void Write(StringBuilder text)
+    internal override void Write(StringBuilder text, bool openMetrics)
     {
         var children = Snapshot();
+        if (openMetrics)
+        {
+            WriteHeader(text, Name, Help, "counter", openMetrics: true);
+            foreach (var (values, child) in children)
+            {
+                WriteSample(text, Name + "_total", values, ((Counter)child).Value);
+                WriteSample(text, Name + "_created", values, ((Counter)child).Created);
+            }
+
+            return;
+        }
+
         WriteHeader(text, Name + "_total", Help, "counter");
         foreach (var (values, child) in children)
         {
@@ -234,9 +275,9 @@ public sealed class GaugeFamily : MetricFamily
 
     public Gauge WithLabels(params string[] values) => GetOrAdd(values, () => new Gauge());
 
-    internal override void Write(StringBuilder text)
+    internal override void Write(StringBuilder text, bool openMetrics)
     {
-        WriteHeader(text, Name, Help, "gauge");
+        WriteHeader(text, Name, Help, "gauge", openMetrics);
         foreach (var (values, child) in Snapshot())
         {
             WriteSample(text, Name, values, ((Gauge)child).Value);
@@ -277,10 +318,10 @@ public sealed class HistogramFamily : MetricFamily
 
     public Histogram WithLabels(params string[] values) => GetOrAdd(values, () => new Histogram(_bounds, Registry.Now()));
 
-    internal override void Write(StringBuilder text)
+    internal override void Write(StringBuilder text, bool openMetrics)
     {
         var children = Snapshot();
-        WriteHeader(text, Name, Help, "histogram");
+        WriteHeader(text, Name, Help, "histogram", openMetrics);
         foreach (var (values, child) in children)
         {
             var histogram = (Histogram)child;
@@ -294,9 +335,16 @@ public sealed class HistogramFamily : MetricFamily
 
             WriteSample(text, Name + "_count", values, cumulative);
             WriteSample(text, Name + "_sum", values, histogram.Sum);
+            if (openMetrics)
+            {
+                WriteSample(text, Name + "_created", values, histogram.Created);
+            }
         }
 
-        WriteCreated(text, children, h => ((Histogram)h).Created);
+        if (!openMetrics)
+        {
+            WriteCreated(text, children, h => ((Histogram)h).Created);
+        }
     }
 
     public sealed class Histogram(double[] bounds, double created)

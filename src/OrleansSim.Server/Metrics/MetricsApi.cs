@@ -28,23 +28,74 @@ public sealed class RankMetricsSet
     public RankMetrics For(HttpContext context) => _ranks[_directory.RankOf(context)];
 }
 
-/// <summary>GET /metrics: the Prometheus text exposition (0.0.4) of the rank behind this port.</summary>
+/// <summary>
+/// GET /metrics: the exposition of the rank behind this port, negotiated as prometheus_client's ASGI app
+/// (what vLLM mounts) does: OpenMetrics 1.0.0 when any entry of <c>Accept</c> is
+/// <c>application/openmetrics-text</c>, else the text format 0.0.4; gzip-compressed when
+/// <c>Accept-Encoding</c> lists <c>gzip</c>.
+/// </summary>
 public static class MetricsApi
 {
     public const string ContentType = "text/plain; version=0.0.4; charset=utf-8";
 
+    public const string OpenMetricsContentType = "application/openmetrics-text; version=1.0.0; charset=utf-8";
+
     public static IEndpointRouteBuilder MapMetricsApi(this IEndpointRouteBuilder app)
     {
-        app.MapGet("/metrics", WriteAsync).WithName("Metrics").WithSummary("vLLM Prometheus metrics of this port's rank (engine label = rank)");
+        app.MapGet("/metrics", WriteAsync).WithName("Metrics")
+            .WithSummary("vLLM Prometheus metrics of this port's rank (engine label = rank)")
+            .WithDescription("Text format 0.0.4 by default; OpenMetrics 1.0.0 with `Accept: application/openmetrics-text`; gzip with `Accept-Encoding: gzip`.");
         return app;
+    }
+
+    /// <summary>prometheus_client's choose_encoder: the first media type (parameters and q ignored) decides.</summary>
+    public static ExpositionFormat Negotiate(string? accept)
+    {
+        foreach (var entry in (accept ?? "").Split(','))
+        {
+            var mediaType = entry.Split(';')[0].Trim();
+            if (mediaType.Equals("application/openmetrics-text", StringComparison.OrdinalIgnoreCase))
+            {
+                return ExpositionFormat.OpenMetrics;
+            }
+        }
+
+        return ExpositionFormat.Text;
+    }
+
+    /// <summary>prometheus_client's gzip_accepted: any <c>Accept-Encoding</c> entry named gzip.</summary>
+    public static bool GzipAccepted(string? acceptEncoding)
+    {
+        foreach (var entry in (acceptEncoding ?? "").Split(','))
+        {
+            if (entry.Split(';')[0].Trim().Equals("gzip", StringComparison.OrdinalIgnoreCase))
+            {
+                return true;
+            }
+        }
+
+        return false;
     }
 
     private static async Task WriteAsync(HttpContext context, RankMetricsSet metrics)
     {
-        var text = await metrics.For(context).Registry.CollectAsync(context.RequestAborted);
+        var format = Negotiate(context.Request.Headers.Accept);
+        var text = await metrics.For(context).Registry.CollectAsync(format, context.RequestAborted);
         var bytes = System.Text.Encoding.UTF8.GetBytes(text);
+        if (GzipAccepted(context.Request.Headers.AcceptEncoding))
+        {
+            using var compressed = new MemoryStream(bytes.Length / 4);
+            using (var gzip = new System.IO.Compression.GZipStream(compressed, System.IO.Compression.CompressionLevel.Fastest, leaveOpen: true))
+            {
+                gzip.Write(bytes);
+            }
+
+            bytes = compressed.ToArray();
+            context.Response.Headers.ContentEncoding = "gzip";
+        }
+
         context.Response.StatusCode = StatusCodes.Status200OK;
-        context.Response.ContentType = ContentType;
+        context.Response.ContentType = format == ExpositionFormat.OpenMetrics ? OpenMetricsContentType : ContentType;
         context.Response.ContentLength = bytes.Length;
         await context.Response.Body.WriteAsync(bytes, context.RequestAborted);
     }
