@@ -1,0 +1,62 @@
+using Xunit;
+using Microsoft.Extensions.Time.Testing;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Engine;
+using OrleansSim.Core.Timing;
+
+namespace OrleansSim.Core.Tests.Engine;
+
+public class EngineLoopTests
+{
+    [Fact]
+    public async Task TokensAreDueAtTheEndOfTheirStepsOnAFakeClock()
+    {
+        var time = new FakeTimeProvider();
+        var engine = new BatchEngine(new EngineLimits(8, 2048), StepProfile.Default);
+        var steps = new List<EngineStep>();
+        var loop = new EngineLoop(engine, time, new TimeProviderPacer(time), steps.Add);
+        var stream = new EngineStream();
+        var t0 = time.GetTimestamp();
+        engine.Add(new EngineSequence(1, 100, 3, tag: stream));
+        loop.Kick();
+
+        var due = new List<long>();
+        for (var k = 0; k < 3; k++)
+        {
+            var next = stream.NextDueAsync(TestContext.Current.CancellationToken).AsTask();
+            while (!next.IsCompleted)
+            {
+                await Task.Delay(1, TestContext.Current.CancellationToken);
+                if (!next.IsCompleted && time.GetElapsedTime(t0) < TimeSpan.FromSeconds(10))
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(1));
+                }
+            }
+
+            due.Add(await next);
+        }
+
+        Assert.Equal(t0, stream.StartedAt);
+        var expected = t0;
+        for (var k = 0; k < 3; k++)
+        {
+            expected += (long)(steps[k].Duration.TotalSeconds * time.TimestampFrequency);
+            Assert.Equal(expected, due[k]);
+        }
+
+        await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(async () => await stream.NextDueAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public void StepProfileParsesYamlAndNamesTheBadKey()
+    {
+        var profile = StepProfile.Parse("name: tiny\noverhead-ms: 2\nprefill-per-token-ms: 0.01\ndecode-per-sequence-ms: 0.5\nkv-read-per-1k-tokens-ms: 0\n");
+        Assert.Equal("tiny", profile.Name);
+        Assert.Equal(TimeSpan.FromMilliseconds(2), profile.Overhead);
+        Assert.Equal(TimeSpan.FromMilliseconds(3.5), profile.StepTime(100, 1, 5000));
+
+        var bad = Assert.Throws<OptionsException>(() => StepProfile.Parse("decode-per-sequence-ms: fast"));
+        Assert.Contains("'decode-per-sequence-ms'", bad.Message);
+        Assert.Contains("unknown key 'x'", Assert.Throws<OptionsException>(() => StepProfile.Parse("x: 1")).Message);
+    }
+}
