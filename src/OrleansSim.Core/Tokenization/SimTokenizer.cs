@@ -5,7 +5,8 @@ namespace OrleansSim.Core.Tokenization;
 
 /// <summary>
 /// <see cref="ISimTokenizer"/> over a <see cref="Tokenizer"/> from Microsoft.ML.Tokenizers. The wrapped
-/// tokenizers are safe for concurrent use (their caches are concurrent), and this class holds no mutable state.
+/// tokenizers are safe for concurrent use (their caches are concurrent); this class's only mutable state is the
+/// thread-safe cache of <see cref="SplitTokens"/> results (echo mode splits the same prompts on every request).
 /// </summary>
 internal sealed class SimTokenizer(string name, Tokenizer inner) : ISimTokenizer
 {
@@ -49,13 +50,14 @@ internal sealed class SimTokenizer(string name, Tokenizer inner) : ISimTokenizer
 
     public string Decode(IReadOnlyList<int> ids) => ids.Count == 0 ? string.Empty : Inner.Decode(ids) ?? string.Empty;
 
-    public IReadOnlyList<string> SplitTokens(string text)
-    {
-        if (text.Length == 0)
-        {
-            return [];
-        }
+    /// <summary>Recent <see cref="SplitTokens"/> results, read-only lists shared by every caller.</summary>
+    private readonly BoundedTextCache<IReadOnlyList<string>> _pieces = new(capacity: 1024, maxKeyChars: 16 * 1024);
 
+    public IReadOnlyList<string> SplitTokens(string text) =>
+        text.Length == 0 ? [] : _pieces.GetOrAdd(text, static (t, self) => self.Split(t).AsReadOnly(), this);
+
+    private List<string> Split(string text)
+    {
         var tokens = Inner.EncodeToTokens(text, out string? normalized);
         if (normalized is not null && !string.Equals(normalized, text, StringComparison.Ordinal))
         {

@@ -29,6 +29,18 @@ public class SplitTokensTests
     public void SyntheticPiecesConcatenateToInput(string text) => AssertValidSplit(SharedTokenizers.Synthetic, text);
 
     [Fact]
+    public void RepeatedSplitsGiveTheSamePiecesAsAReadOnlyList()
+    {
+        var tokenizer = SharedTokenizers.O200k;
+        var first = tokenizer.SplitTokens("Hello, how are you today? Please tell me a short story.");
+        var again = tokenizer.SplitTokens("Hello, how are you today? Please tell me a short story.");
+        Assert.Equal(first, again);
+        Assert.Equal("Hello, how are you today? Please tell me a short story.", string.Concat(again));
+        // Cached results are shared by every caller: nobody can change them.
+        Assert.Throws<NotSupportedException>(() => ((IList<string>)again)[0] = "changed");
+    }
+
+    [Fact]
     public void RandomStringsSplitLosslessly()
     {
         var random = new Random(1234);
