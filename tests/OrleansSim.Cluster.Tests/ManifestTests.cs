@@ -82,6 +82,47 @@ public sealed class ManifestTests
         Assert.Equal("0", Scalar((YamlMappingNode)((YamlMappingNode)spec["strategy"])["rollingUpdate"], "maxUnavailable"));
     }
 
+    [Fact]
+    public async Task TlsOverlayMountsTheSecretAndProbesOverHttps()
+    {
+        var (renderExit, rendered, renderErr) = await RunAsync("kubectl", null, "kustomize", Path.Combine(Root, "k8s", "overlays", "tls"));
+        Assert.True(renderExit == 0, $"kubectl kustomize failed: {renderErr}");
+        var (validExit, report, validErr) = await RunAsync("node", rendered, Path.Combine(Root, "k8s", "validate", "validate.mjs"));
+        Assert.True(validExit == 0, $"schema validation failed:\n{report}\n{validErr}");
+        Assert.Contains("5 objects, 0 invalid", report, StringComparison.Ordinal);
+
+        var docs = Parse(rendered);
+        var pod = (YamlMappingNode)((YamlMappingNode)((YamlMappingNode)docs.Single(d => Kind(d) == "Deployment" && Name(d) == "orleanssim")["spec"])["template"])["spec"];
+        var container = (YamlMappingNode)((YamlSequenceNode)pod["containers"]).Children[0];
+        var volume = ((YamlSequenceNode)pod["volumes"]).Children.Cast<YamlMappingNode>().Single(v => v.Children.ContainsKey("secret"));
+        Assert.Equal("orleanssim-tls", Scalar((YamlMappingNode)volume["secret"], "secretName"));
+        var mount = ((YamlSequenceNode)container["volumeMounts"]).Children.Cast<YamlMappingNode>().Single(m => Scalar(m, "name") == Scalar(volume, "name"));
+        var mountPath = Scalar(mount, "mountPath");
+
+        // The args name the secret's tls.crt/tls.key, and the simulator accepts them together with the mounted config.
+        var args = ((YamlSequenceNode)container["args"]).Children.Select(a => a.ToString()).ToList();
+        Assert.Equal($"{mountPath}/tls.crt", args[args.IndexOf("--ssl-certfile") + 1]);
+        Assert.Equal($"{mountPath}/tls.key", args[args.IndexOf("--ssl-keyfile") + 1]);
+        var configFile = Path.Combine(Path.GetTempPath(), $"orleanssim-k8s-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(configFile, Scalar((YamlMappingNode)docs.Single(d => Kind(d) == "ConfigMap")["data"], "config.yaml"));
+        try
+        {
+            args[args.IndexOf("--config") + 1] = configFile;
+            var options = OptionsLoader.Load([.. args], new Dictionary<string, string?> { ["POD_NAME"] = "p", ["POD_IP"] = "10.0.0.7" });
+            Assert.True(options.UsesTls);
+        }
+        finally
+        {
+            File.Delete(configFile);
+        }
+
+        // Probes speak HTTPS; the non-root user reads the secret through its group.
+        Assert.Equal("HTTPS", Scalar((YamlMappingNode)((YamlMappingNode)container["readinessProbe"])["httpGet"], "scheme"));
+        Assert.Equal("HTTPS", Scalar((YamlMappingNode)((YamlMappingNode)container["livenessProbe"])["httpGet"], "scheme"));
+        var security = (YamlMappingNode)pod["securityContext"];
+        Assert.Equal(Scalar(security, "runAsGroup"), Scalar(security, "fsGroup"));
+    }
+
     private static List<YamlMappingNode> Parse(string yaml)
     {
         var stream = new YamlStream();

@@ -17,22 +17,25 @@ public sealed class FailureInjector
     public static readonly IReadOnlyList<string> AllTypes =
         ["rate_limit", "invalid_api_key", "context_length", "server_error", "invalid_request", "model_not_found"];
 
-    private readonly double _rate;
-    private readonly string[] _types;
-    private readonly int _maxModelLen;
+    private readonly RuntimeSettings _settings;
     private readonly Random _random;
     private readonly Lock _gate = new();
 
     public FailureInjector(SimulatorOptions options)
+        : this(new RuntimeSettings(options))
     {
-        _rate = options.FailureInjectionRate;
-        _types = options.FailureTypes.Count > 0 ? [.. options.FailureTypes] : [.. AllTypes];
-        _maxModelLen = options.MaxModelLen;
+    }
+
+    /// <summary>Rate and types are read from <paramref name="settings"/> at every roll, so <c>POST /admin/config</c> takes effect at once.</summary>
+    public FailureInjector(RuntimeSettings settings)
+    {
+        _settings = settings;
+        var options = settings.Options;
         DefaultModel = options.DisplayModelName;
         _random = new Random(unchecked((int)options.Seed) ^ 0x5eed);
     }
 
-    public bool Enabled => _rate > 0;
+    public bool Enabled => _settings.Options.FailureInjectionRate > 0;
 
     /// <summary>The model named in messages when the request names none.</summary>
     public string DefaultModel { get; }
@@ -40,7 +43,14 @@ public sealed class FailureInjector
     /// <summary>Rolls for one request; null when it is served normally.</summary>
     public InjectedFailure? Next(string model)
     {
-        if (!Enabled)
+        var options = _settings.Options;
+        return Roll(options.FailureInjectionRate, options.FailureTypes, model, options.MaxModelLen);
+    }
+
+    /// <summary>One roll at <paramref name="rate"/> % over <paramref name="types"/> (all when empty); null when the request is served normally.</summary>
+    public InjectedFailure? Roll(double rate, IReadOnlyList<string> types, string model, int maxModelLen)
+    {
+        if (rate <= 0)
         {
             return null;
         }
@@ -49,15 +59,16 @@ public sealed class FailureInjector
         lock (_gate)
         {
             // llm-d: RandomInt(1, 100) <= rate.
-            if (_random.Next(1, 101) > _rate)
+            if (_random.Next(1, 101) > rate)
             {
                 return null;
             }
 
-            type = _types[_random.Next(_types.Length)];
+            var pool = types.Count > 0 ? types : AllTypes;
+            type = pool[_random.Next(pool.Count)];
         }
 
-        return Describe(type, model, _maxModelLen);
+        return Describe(type, model, maxModelLen);
     }
 
     public static InjectedFailure Describe(string type, string model, int maxModelLen) => type switch

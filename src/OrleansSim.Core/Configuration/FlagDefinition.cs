@@ -72,6 +72,9 @@ internal sealed record FlagDefinition(string Name, FlagKind Kind, object? Defaul
     /// <summary>Only valid on the command line (not a YAML key, not in the JSON dump of the config).</summary>
     public bool CommandLineOnly { get; init; }
 
+    /// <summary>May be changed while the process runs through <c>POST /admin/config</c> (<see cref="RuntimeSettings"/>).</summary>
+    public bool AdminConfigurable { get; init; }
+
     /// <summary>Single-flag rule: given the value, returns what is wrong (text after <c>--name </c>) or null.</summary>
     public Func<object, string?>? Check { get; init; }
 

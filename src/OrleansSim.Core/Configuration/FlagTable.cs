@@ -128,29 +128,29 @@ internal static class FlagTable
         // --- timing (supported) ---
         new("time-to-first-token", FlagKind.Duration, TimeSpan.Zero, "delay before the first token")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { TimeToFirstToken = (TimeSpan)v! }, Read = o => o.TimeToFirstToken,
         },
         new("time-to-first-token-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of time-to-first-token (at most 30% of it)")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { TimeToFirstTokenStdDev = (TimeSpan)v! }, Read = o => o.TimeToFirstTokenStdDev,
         },
         new("inter-token-latency", FlagKind.Duration, TimeSpan.Zero, "delay between consecutive output tokens")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { InterTokenLatency = (TimeSpan)v! }, Read = o => o.InterTokenLatency,
         },
         new("inter-token-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of inter-token-latency (at most 30% of it)")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { InterTokenLatencyStdDev = (TimeSpan)v! }, Read = o => o.InterTokenLatencyStdDev,
         },
 
         // --- failure injection / KV seed (supported: validated and stored) ---
         new("failure-injection-rate", FlagKind.Double, 0d, "percentage of requests answered with an injected error (0..100)")
         {
-            Status = Supported, Check = DoubleBetween(0, 100),
+            Status = Supported, AdminConfigurable = true, Check = DoubleBetween(0, 100),
             Apply = (o, v) => o with { FailureInjectionRate = (double)v! }, Read = o => o.FailureInjectionRate,
         },
         new("hash-seed", FlagKind.String, "", "seed for KV block hashes")
@@ -184,29 +184,29 @@ internal static class FlagTable
         new("kv-cache-transfer-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of kv-cache-transfer-latency") { Check = NotNegative },
         new("prefill-overhead", FlagKind.Duration, TimeSpan.Zero, "constant prefill time of the per-token calculator")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { PrefillOverhead = (TimeSpan)v! }, Read = o => o.PrefillOverhead,
         },
         new("prefill-time-per-token", FlagKind.Duration, TimeSpan.Zero, "prefill time per uncached prompt token")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { PrefillTimePerToken = (TimeSpan)v! }, Read = o => o.PrefillTimePerToken,
         },
         new("prefill-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the prefill time")
         {
-            Status = Supported, Check = NotNegative,
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { PrefillTimeStdDev = (TimeSpan)v! }, Read = o => o.PrefillTimeStdDev,
         },
         new("kv-cache-transfer-time-per-token", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time per prompt token") { Check = NotNegative },
         new("kv-cache-transfer-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the per-token KV transfer time") { Check = NotNegative },
         new("time-factor-under-load", FlagKind.Double, 1d, "latency multiplier reached when all max-num-seqs slots are busy (>= 1)")
         {
-            Status = Supported, Check = DoubleAtLeast(1),
+            Status = Supported, AdminConfigurable = true, Check = DoubleAtLeast(1),
             Apply = (o, v) => o with { TimeFactorUnderLoad = (double)v! }, Read = o => o.TimeFactorUnderLoad,
         },
         new("latency-calculator", FlagKind.String, "", "TTFT model: '' (legacy), 'constant' or 'per-token'")
         {
-            Status = Supported,
+            Status = Supported, AdminConfigurable = true,
             Check = v => (string)v is "" or "constant" or "per-token" ? null : $"must be 'constant' or 'per-token' (got '{v}')",
             Apply = (o, v) => o with { LatencyCalculator = (string)v! },
             Read = o => o.LatencyCalculator,
@@ -293,17 +293,36 @@ internal static class FlagTable
         // --- failure types (not supported yet) ---
         new("failure-types", FlagKind.StringList, Array.Empty<string>(), "injected failure types: " + string.Join(", ", FailureTypes))
         {
-            Status = Supported, DefaultText = "all",
+            Status = Supported, AdminConfigurable = true, DefaultText = "all",
             Apply = (o, v) => o with { FailureTypes = [.. (IReadOnlyList<string>)v!] }, Read = o => o.FailureTypes,
             Check = v => ((IReadOnlyList<string>)v).FirstOrDefault(t => !FailureTypes.Contains(t)) is { } bad
                 ? $"must be among {string.Join(", ", FailureTypes)} (got '{bad}')"
                 : null,
         },
 
-        // --- TLS (not supported yet) ---
-        new("ssl-certfile", FlagKind.String, "", "TLS certificate file (PEM)") { DefaultText = "none" },
-        new("ssl-keyfile", FlagKind.String, "", "TLS private key file (PEM)") { DefaultText = "none" },
-        new("self-signed-certs", FlagKind.Bool, false, "serve HTTPS with a generated self-signed certificate"),
+        // --- TLS ---
+        new("ssl-certfile", FlagKind.String, "", "TLS certificate file (PEM); every rank port serves HTTPS (HTTP/1.1 and HTTP/2)")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { SslCertFile = NullIfEmpty(v) }, Read = o => o.SslCertFile,
+        },
+        new("ssl-keyfile", FlagKind.String, "", "TLS private key file (PEM) of --ssl-certfile")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { SslKeyFile = NullIfEmpty(v) }, Read = o => o.SslKeyFile,
+        },
+        new("self-signed-certs", FlagKind.Bool, false, "serve HTTPS with a self-signed certificate generated at startup")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { SelfSignedCerts = (bool)v! }, Read = o => o.SelfSignedCerts,
+        },
+
+        // --- admin endpoints (OrleansSim) ---
+        new("admin-token", FlagKind.String, "", "bearer token /admin/* requires ('Authorization: Bearer <token>'); empty leaves them open, as vLLM's are (OrleansSim)")
+        {
+            Status = Supported, EnvVar = "ORLEANSSIM_ADMIN_TOKEN", DefaultText = "none",
+            Apply = (o, v) => o with { AdminToken = NullIfEmpty(v) }, Read = o => o.AdminToken is null ? null : "(redacted)",
+        },
 
         // --- misc (not supported yet) ---
         new("startup-duration", FlagKind.Duration, TimeSpan.Zero, "/health/ready answers 503 until this time has passed") { Check = NotNegative },
@@ -327,7 +346,7 @@ internal static class FlagTable
         new("max-request-body-size-mb", FlagKind.Int, 4, "largest accepted request body in MB (1..512)") { Check = IntBetween(1, 512) },
         new("fake-metrics", FlagKind.JsonObject, null, "JSON object of metric values that replace the real ones: numbers or fun:start:end:period for gauges, per-bucket counts for histograms (docs/metrics.md)")
         {
-            Status = Supported, DefaultText = "none",
+            Status = Supported, AdminConfigurable = true, DefaultText = "none",
             Check = v => Metrics.FakeMetricsSpec.TryParse((JsonObject)v, out _, out string? problem) ? null : problem,
             Apply = (o, v) => o with { FakeMetrics = v is JsonObject json ? Metrics.FakeMetricsSpec.Parse(json) : null },
             Read = o => o.FakeMetrics?.Source.DeepClone(),

@@ -108,6 +108,21 @@ public sealed record SimulatorOptions
     /// <summary><c>--enable-force-include-usage</c>: every stream ends with the usage chunk, stream_options or not.</summary>
     public bool EnableForceIncludeUsage { get; init; }
 
+    // --- TLS (Server/Hosting/ServerCertificate) ---
+    /// <summary>PEM certificate (chain) served on every rank port (<c>--ssl-certfile</c>); null = plain HTTP unless <see cref="SelfSignedCerts"/>.</summary>
+    public string? SslCertFile { get; init; }
+    /// <summary>PEM private key of <see cref="SslCertFile"/> (<c>--ssl-keyfile</c>).</summary>
+    public string? SslKeyFile { get; init; }
+    /// <summary>Serve HTTPS with a certificate generated at startup (<c>--self-signed-certs</c>).</summary>
+    public bool SelfSignedCerts { get; init; }
+
+    /// <summary>True when the rank ports serve HTTPS.</summary>
+    public bool UsesTls => SelfSignedCerts || SslCertFile is not null;
+
+    // --- admin endpoints ---
+    /// <summary>Bearer token <c>/admin/*</c> requires (<c>--admin-token</c>, env ORLEANSSIM_ADMIN_TOKEN); null = open.</summary>
+    public string? AdminToken { get; init; }
+
     // --- pod identity (env POD_NAME / POD_NAMESPACE / POD_IP) ---
     public string PodName { get; init; } = "";
     public string PodNamespace { get; init; } = "default";

@@ -26,7 +26,7 @@ public sealed class RankGrain : Grain, IRankGrain
     private readonly ILogger<RankGrain> _logger;
     // A waiter starts once a slot is free, its adapter may run, and (with the KV cache) its blocks are pinned.
     private readonly SlotScheduler<Waiter> _scheduler;
-    private readonly LatencyModel _latency;
+    private readonly RuntimeSettings _settings;
     private readonly Dictionary<long, Waiter> _running = [];
     private readonly Queue<LoraChange> _loraChanges = new();
     private long _lorasVersion;
@@ -37,12 +37,12 @@ public sealed class RankGrain : Grain, IRankGrain
     private long _admitted;
     private long _completed;
 
-    public RankGrain(SimulatorOptions options, TimeProvider time, ILogger<RankGrain> logger)
+    public RankGrain(SimulatorOptions options, RuntimeSettings settings, TimeProvider time, ILogger<RankGrain> logger)
     {
         _options = options;
+        _settings = settings;
         _time = time;
         _logger = logger;
-        _latency = new LatencyModel(options);
         _scheduler = new SlotScheduler<Waiter>(
             options.MaxNumSeqs, options.MaxWaitingQueueLength, options.MaxLoras,
             adapterOf: static w => w.Request.Lora,
@@ -155,8 +155,9 @@ public sealed class RankGrain : Grain, IRankGrain
         var seed = waiter.Request.Seed ?? _random.NextInt64();
         var cached = waiter.Lease?.CachedTokens ?? 0;
         var running = _scheduler.Running;
-        var ttft = _latency.NextTimeToFirstToken(_random, waiter.Request.PromptTokens, cached, running);
-        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(waiter.EnqueuedAt), ticket, cached, _latency.LoadFactor(running));
+        var latency = _settings.Latency; // the latency settings of this moment (POST /admin/config may change them)
+        var ttft = latency.NextTimeToFirstToken(_random, waiter.Request.PromptTokens, cached, running);
+        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(waiter.EnqueuedAt), ticket, cached, latency.LoadFactor(running));
     }
 
     private sealed class Waiter(AdmitRequest request, long enqueuedAt, RankKvCache? kv)

@@ -40,7 +40,18 @@ public static class SimulatorApp
             return StartupError;
         }
 
-        await using var app = SimulatorHost.Build(options, tokenizer);
+        WebApplication built;
+        try
+        {
+            built = SimulatorHost.Build(options, tokenizer);
+        }
+        catch (TlsSetupException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return ConfigError;
+        }
+
+        await using var app = built;
         try
         {
             await app.StartAsync();

@@ -5,6 +5,7 @@ using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Timing;
 using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Admin;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
@@ -44,13 +45,23 @@ public static class SimulatorHost
         builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
         logging?.Invoke(builder.Logging);
 
+        // Read (or generated) before anything starts, so a bad certificate or key fails the start with one line.
+        var certificate = ServerCertificate.Load(options);
         builder.WebHost.ConfigureKestrel(kestrel =>
         {
             kestrel.AddServerHeader = false;
             var address = ListenAddress(options.Host);
             for (var rank = 0; rank < options.DataParallelSize; rank++)
             {
-                kestrel.Listen(address, options.Port + rank);
+                kestrel.Listen(address, options.Port + rank, listen =>
+                {
+                    if (certificate is not null)
+                    {
+                        // HTTP/2 is negotiated through ALPN; plain-text ports stay HTTP/1.1 as before.
+                        listen.Protocols = Microsoft.AspNetCore.Server.Kestrel.Core.HttpProtocols.Http1AndHttp2;
+                        listen.UseHttps(certificate);
+                    }
+                });
             }
         });
 
@@ -62,6 +73,8 @@ public static class SimulatorHost
         builder.UseOrleans(silo => silo.ConfigureSimulatorSilo(options));
 
         builder.Services.AddSingleton(options);
+        // The settings POST /admin/config may change, owned once for every rank of the process.
+        builder.Services.AddSingleton(new RuntimeSettings(options));
         builder.Services.AddSingleton(tokenizer);
         builder.Services.AddSingleton(TimeProvider.System);
         // Token pacing: one deadline-timer thread on the system clock (Task.Delay wakes 0–4 ms late here);
@@ -74,7 +87,7 @@ public static class SimulatorHost
         builder.Services.AddSingleton(_ => LogprobGenerator.FromTokenizer(tokenizer));
         builder.Services.AddSingleton<ModelCatalog>();
         builder.Services.AddSingleton<RequestParser>();
-        builder.Services.AddSingleton<FailureInjector>();
+        builder.Services.AddSingleton(sp => new FailureInjector(sp.GetRequiredService<RuntimeSettings>()));
         builder.Services.AddSingleton<InferenceRunner>();
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
@@ -97,6 +110,7 @@ public static class SimulatorHost
         app.MapClusterApi();
         app.MapMetricsApi();
         app.MapLoraApi();
+        app.MapAdminGroup();
         app.MapOpenApi();
         // Swagger UI only on its own path, so inference requests do not pass through its middleware.
         app.UseWhen(
@@ -110,7 +124,14 @@ public static class SimulatorHost
             var log = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("OrleansSim.Ranks");
             for (var rank = 0; rank < options.DataParallelSize; rank++)
             {
-                log.LogInformation("rank {Rank} listening: protocol=http host={Host} port={Port}", rank, options.Host, options.Port + rank);
+                log.LogInformation("rank {Rank} listening: protocol={Protocol} host={Host} port={Port}", rank, certificate is null ? "http" : "https", options.Host, options.Port + rank);
+            }
+
+            if (certificate is not null)
+            {
+                log.LogInformation("TLS certificate {Subject} (SHA-256 {Thumbprint}), valid until {NotAfter:O}{Generated}",
+                    certificate.Subject, certificate.GetCertHashString(System.Security.Cryptography.HashAlgorithmName.SHA256), certificate.NotAfter.ToUniversalTime(),
+                    options.SelfSignedCerts ? ", generated at startup" : "");
             }
 
             // The metrics exist from the start (their _created times, and t = 0 of the --fake-metrics functions).

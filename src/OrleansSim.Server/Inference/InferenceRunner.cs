@@ -15,10 +15,8 @@ namespace OrleansSim.Server.Inference;
 /// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
 /// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
+public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
 {
-    private readonly LatencyModel _latency = new(options);
-
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
@@ -122,12 +120,13 @@ public sealed class InferenceRunner(SimulatorOptions options, ITextGenerator gen
     private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, Random random)
     {
         var deadlines = new long[tokens];
+        var latency = settings.Latency;
         var at = ttft;
         for (var k = 0; k < tokens; k++)
         {
             if (k > 0)
             {
-                at += _latency.NextInterTokenLatency(random, itlFactor);
+                at += latency.NextInterTokenLatency(random, itlFactor);
             }
 
             deadlines[k] = slotHeldAt + (long)(at.TotalSeconds * time.TimestampFrequency);

@@ -7,25 +7,43 @@ namespace OrleansSim.Server.Metrics;
 /// <summary>The <see cref="RankMetrics"/> of every rank of this process, by rank.</summary>
 public sealed class RankMetricsSet
 {
-    private readonly RankMetrics[] _ranks;
     private readonly RankDirectory _directory;
+    private readonly TimeProvider _time;
+    private volatile RankMetrics[] _ranks;
 
-    public RankMetricsSet(SimulatorOptions options, RankDirectory directory, TimeProvider time)
+    public RankMetricsSet(SimulatorOptions options, RuntimeSettings settings, RankDirectory directory, TimeProvider time)
     {
         _directory = directory;
-        _ranks = new RankMetrics[directory.Count];
-        // One clock for every rank: their fake functions are in phase.
-        var fake = options.FakeMetrics is { } spec ? new FakeMetricsClock(spec, options.FakeMetricsRefreshInterval, time) : null;
-        for (var r = 0; r < _ranks.Length; r++)
+        _time = time;
+        _ranks = Build(settings.Options);
+        // POST /admin/config may pin, change or drop the fake metrics: every rank gets new registries with the new
+        // values (with the fake metrics dropped, the real ones start again from zero).
+        settings.Changed += (before, after) =>
         {
-            _ranks[r] = new RankMetrics(options, r, directory[r], time, fake);
-        }
+            if (!ReferenceEquals(before.FakeMetrics, after.FakeMetrics))
+            {
+                _ranks = Build(after);
+            }
+        };
     }
 
     public RankMetrics this[int rank] => _ranks[rank];
 
     /// <summary>The metrics of the rank whose port accepted this connection.</summary>
     public RankMetrics For(HttpContext context) => _ranks[_directory.RankOf(context)];
+
+    private RankMetrics[] Build(SimulatorOptions options)
+    {
+        var ranks = new RankMetrics[_directory.Count];
+        // One clock for every rank: their fake functions are in phase.
+        var fake = options.FakeMetrics is { } spec ? new FakeMetricsClock(spec, options.FakeMetricsRefreshInterval, _time) : null;
+        for (var r = 0; r < ranks.Length; r++)
+        {
+            ranks[r] = new RankMetrics(options, r, _directory[r], _time, fake);
+        }
+
+        return ranks;
+    }
 }
 
 /// <summary>

@@ -469,7 +469,6 @@ public sealed class OptionsLoaderTests : IDisposable
 
     [Theory]
     [InlineData("--dataset-path", "/data/db.sqlite")]
-    [InlineData("--ssl-certfile", "c.pem", "--ssl-keyfile", "k.pem")]
     [InlineData("--startup-duration", "1s")]
     [InlineData("--no-enable-sleep-mode")]
     public void NotSupportedYetOnCommandLine(params string[] args)
@@ -501,8 +500,29 @@ public sealed class OptionsLoaderTests : IDisposable
         string path = WriteYaml("model: m\nglobal-cache-hit-threshold: 0.5\n");
         Assert.Equal("--global-cache-hit-threshold is not supported yet", Fails("--config", path).Message);
 
-        path = WriteYaml("model: m\nssl-certfile: c.pem\nssl-keyfile: k.pem\n");
-        Assert.Equal("--ssl-certfile is not supported yet", Fails("--config", path).Message);
+        path = WriteYaml("model: m\ndataset-path: /data/db.sqlite\n");
+        Assert.Equal("--dataset-path is not supported yet", Fails("--config", path).Message);
+    }
+
+    [Fact]
+    public void TlsAndAdminTokenFlags()
+    {
+        string path = WriteYaml("model: m\nssl-certfile: c.pem\nssl-keyfile: k.pem\n");
+        SimulatorOptions o = Load("--config", path);
+        Assert.Equal(("c.pem", "k.pem", false, true), (o.SslCertFile, o.SslKeyFile, o.SelfSignedCerts, o.UsesTls));
+        o = Load("--model", "m", "--self-signed-certs");
+        Assert.Equal((null, true, true), (o.SslCertFile, o.SelfSignedCerts, o.UsesTls));
+        Assert.False(Load("--model", "m").UsesTls);
+
+        Assert.Null(Load("--model", "m").AdminToken);
+        Assert.Equal("s3cret", Load("--model", "m", "--admin-token", "s3cret").AdminToken);
+        var env = new Dictionary<string, string?> { ["ORLEANSSIM_ADMIN_TOKEN"] = "from-env" };
+        Assert.Equal("from-env", OptionsLoader.Load(["--model", "m"], env).AdminToken);
+        Assert.Equal("cli", OptionsLoader.Load(["--model", "m", "--admin-token", "cli"], env).AdminToken);
+        // The startup JSON never shows the token itself.
+        string json = OptionsJson.Serialize(Load("--model", "m", "--admin-token", "s3cret"));
+        Assert.DoesNotContain("s3cret", json, StringComparison.Ordinal);
+        Assert.Contains("\"admin-token\": \"(redacted)\"", json, StringComparison.Ordinal);
     }
 
     [Theory]

@@ -44,7 +44,7 @@ public sealed class SimProcess : IAsyncDisposable
             info.ArgumentList.Add(arg);
         }
 
-        foreach (var name in new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP", "SIM_MODEL", "PYTHONHASHSEED" })
+        foreach (var name in new[] { "POD_NAME", "POD_NAMESPACE", "POD_IP", "SIM_MODEL", "PYTHONHASHSEED", "ORLEANSSIM_ADMIN_TOKEN" })
         {
             info.Environment.Remove(name);
         }
