@@ -26,6 +26,15 @@ public static class CtlApp
           --gateway-port         gateway port of a single local process (default: 30000)
           --connect-timeout      seconds to wait for a gateway of the cluster (default: 10)
           --json                 print the view as JSON (the body of GET /cluster)
+
+        Usage: orleanssim-ctl dataset build --input conversations.jsonl --output data.sqlite [--tokenizer tokenizer.json] [--table-name llmd]
+
+          dataset build          write a SQLite dataset for the server's --dataset-path (docs/datasets.md)
+          --input                JSON Lines (or a JSON array) of ShareGPT {"conversations":[{"from","value"}]}
+                                 or OpenAI {"messages":[{"role","content"}]} records
+          --output               the SQLite file to create (must not exist)
+          --tokenizer            the Hugging Face tokenizer.json the server runs with (default: built-in o200k_base)
+          --table-name           table name, as the server's --dataset-table-name (default: llmd)
         """;
 
     public static async Task<int> RunAsync(string[] args)
@@ -34,6 +43,11 @@ public static class CtlApp
         {
             Console.Out.WriteLine(Usage);
             return args.Length == 0 ? 2 : 0;
+        }
+
+        if (args[0] == "dataset")
+        {
+            return DatasetCommand.Run(args.AsSpan(1), Usage);
         }
 
         if (args[0] != "status")

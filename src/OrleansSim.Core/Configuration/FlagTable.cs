@@ -284,11 +284,31 @@ internal static class FlagTable
             Check = v => (int)v is >= -1 and <= 7 ? null : $"must be between 0 and 7, or -1 for all ranks (got {v})",
         },
 
-        // --- dataset (not supported yet) ---
-        new("dataset-path", FlagKind.String, "", "SQLite dataset of canned responses (random mode)") { DefaultText = "none" },
-        new("dataset-url", FlagKind.String, "", "URL to download the dataset from when dataset-path is missing") { DefaultText = "none" },
-        new("dataset-in-memory", FlagKind.Bool, false, "load the dataset into memory"),
-        new("dataset-table-name", FlagKind.String, "llmd", "dataset table name"),
+        // --- dataset (docs/datasets.md) ---
+        new("dataset-path", FlagKind.String, "", "SQLite dataset of recorded responses (random mode; docs/datasets.md)")
+        {
+            Status = Supported, DefaultText = "none",
+            Apply = (o, v) => o with { DatasetPath = NullIfEmpty(v) }, Read = o => o.DatasetPath,
+        },
+        new("dataset-url", FlagKind.String, "", "URL the dataset is downloaded from when --dataset-path does not exist")
+        {
+            Status = Supported, DefaultText = "none",
+            Check = v => ((string)v).Length > 0 && !(Uri.TryCreate((string)v, UriKind.Absolute, out var u) && u.Scheme is "http" or "https")
+                ? $"must be an http(s) URL (got '{v}')"
+                : null,
+            Apply = (o, v) => o with { DatasetUrl = NullIfEmpty(v) }, Read = o => o.DatasetUrl,
+        },
+        new("dataset-in-memory", FlagKind.Bool, false, "copy the dataset into memory at startup")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { DatasetInMemory = (bool)v! }, Read = o => o.DatasetInMemory,
+        },
+        new("dataset-table-name", FlagKind.String, "llmd", "dataset table name")
+        {
+            Status = Supported,
+            Check = v => Generation.Dataset.DatasetSchema.IsValidTableName((string)v) ? null : $"must be a plain SQL identifier (got '{v}')",
+            Apply = (o, v) => o with { DatasetTableName = (string)v! }, Read = o => o.DatasetTableName,
+        },
 
         // --- failure types (not supported yet) ---
         new("failure-types", FlagKind.StringList, Array.Empty<string>(), "injected failure types: " + string.Join(", ", FailureTypes))

@@ -339,7 +339,7 @@ public static class OptionsLoader
 
         if (s.Get<string>("mode") == "echo" && (s.Get<string>("dataset-path").Length > 0 || s.Get<string>("dataset-url").Length > 0))
         {
-            throw new OptionsException("--dataset-path/--dataset-url cannot be used with --mode echo");
+            throw new OptionsException("dataset cannot be defined in echo mode (--dataset-path/--dataset-url need --mode random)");
         }
 
         bool cert = s.Get<string>("ssl-certfile").Length > 0;

@@ -102,6 +102,14 @@ public sealed record SimulatorOptions
     /// <summary>How often fake metric functions take a new value (<c>--fake-metrics-refresh-interval</c>).</summary>
     public TimeSpan FakeMetricsRefreshInterval { get; init; } = TimeSpan.FromMilliseconds(100);
 
+    // --- dataset (Generation/Dataset, docs/datasets.md) ---
+    /// <summary>SQLite dataset of recorded responses (<c>--dataset-path</c>); null = preset sentences.</summary>
+    public string? DatasetPath { get; init; }
+    /// <summary>Where to download the dataset from when <see cref="DatasetPath"/> does not exist (<c>--dataset-url</c>).</summary>
+    public string? DatasetUrl { get; init; }
+    public bool DatasetInMemory { get; init; }
+    public string DatasetTableName { get; init; } = "llmd";
+
     // --- vLLM front-end switches ---
     /// <summary><c>--enable-request-id-headers</c>: responses carry X-Request-Id (the client's, else the generated id).</summary>
     public bool EnableRequestIdHeaders { get; init; }

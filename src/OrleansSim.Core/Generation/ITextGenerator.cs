@@ -11,7 +11,11 @@ public sealed record GenerationRequest(
     int PromptTokens,
     int? MaxTokens,
     bool IgnoreEos,
-    IReadOnlyList<string> Stop);
+    IReadOnlyList<string> Stop)
+{
+    /// <summary>The prompt's token ids (chat: the rendered template), which datasets hash to find recorded answers.</summary>
+    public IReadOnlyList<int> PromptTokenIds { get; init; } = [];
+}
 
 /// <summary>The output of one choice: token pieces (concatenated = the text) and why it ended.</summary>
 public sealed record GeneratedText(IReadOnlyList<string> Tokens, string FinishReason)

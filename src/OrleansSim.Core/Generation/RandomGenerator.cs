@@ -139,6 +139,9 @@ public sealed class RandomGenerator : ITextGenerator
         return Math.Sqrt(-2.0 * Math.Log(u1)) * Math.Cos(2.0 * Math.PI * u2);
     }
 
+    /// <summary><paramref name="count"/> token pieces of preset text (what datasets pad <c>ignore_eos</c> responses with).</summary>
+    public IReadOnlyList<string> PresetPieces(int count, Random random) => Assemble(Math.Max(count, 0), random);
+
     private List<string> Assemble(int count, Random random)
     {
         var pieces = new List<string>(count);

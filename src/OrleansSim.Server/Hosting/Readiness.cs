@@ -8,9 +8,23 @@ namespace OrleansSim.Server.Hosting;
 public sealed class Readiness
 {
     private volatile int _state;
+    private volatile bool _datasetPending;
     private int _inFlight;
 
-    public bool IsReady => _state == 1;
+    /// <summary>Every rank listens and the dataset (if any) is open.</summary>
+    public bool IsReady => _state == 1 && !_datasetPending;
+
+    /// <summary>A <c>--dataset-path</c> is being downloaded or opened: <c>/ready</c> is 503 and completions are refused.</summary>
+    public bool IsDatasetPending => _datasetPending;
+
+    /// <summary>Set when startup work after the listeners opened (the dataset) failed; the process then exits non-zero.</summary>
+    public string? StartupFailure { get; private set; }
+
+    public void HoldForDataset() => _datasetPending = true;
+
+    public void DatasetOpened() => _datasetPending = false;
+
+    public void FailStartup(string message) => StartupFailure = message;
 
     public bool IsDraining => _state == 2;
 

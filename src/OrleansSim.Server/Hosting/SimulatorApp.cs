@@ -68,6 +68,12 @@ public static class SimulatorApp
         }
 
         await app.WaitForShutdownAsync();
+        if (app.Services.GetRequiredService<Readiness>().StartupFailure is { } failure)
+        {
+            Console.Error.WriteLine($"error: {failure}");
+            return StartupError;
+        }
+
         return 0;
     }
 

@@ -82,7 +82,19 @@ public static class SimulatorHost
         builder.Services.AddSingleton<IPacer>(sp => sp.GetRequiredService<TimeProvider>() is var time && time == TimeProvider.System
             ? new DeadlineTimer()
             : new TimeProviderPacer(time));
-        builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
+        if (options.DatasetPath is null)
+        {
+            builder.Services.AddSingleton(GeneratorFactory.Create(options.Mode, tokenizer, options.MaxModelLen));
+        }
+        else
+        {
+            // Random mode from a SQLite dataset: opened (downloaded first with --dataset-url) in the background while
+            // the listeners already answer /ready with 503.
+            builder.Services.AddSingleton<DatasetLoader>();
+            builder.Services.AddSingleton<ITextGenerator>(sp => sp.GetRequiredService<DatasetLoader>());
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<DatasetLoader>());
+        }
+
         // Built on first use (the first request reaches InferenceRunner): decodes a sample of the vocabulary once.
         builder.Services.AddSingleton(_ => LogprobGenerator.FromTokenizer(tokenizer));
         builder.Services.AddSingleton<ModelCatalog>();
@@ -118,6 +130,11 @@ public static class SimulatorHost
             swagger => swagger.UseSwaggerUI(o => o.SwaggerEndpoint("/openapi/v1.json", "OrleansSim v1")));
 
         var readiness = app.Services.GetRequiredService<Readiness>();
+        if (options.DatasetPath is not null)
+        {
+            readiness.HoldForDataset();
+        }
+
         var lifetime = app.Lifetime;
         lifetime.ApplicationStarted.Register(() =>
         {

@@ -33,6 +33,13 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
             return;
         }
 
+        if (tracked && readiness.IsDatasetPending && context.Request.Method == HttpMethods.Post
+            && (context.Request.Path.StartsWithSegments("/v1/chat/completions") || context.Request.Path.StartsWithSegments("/v1/completions")))
+        {
+            await ApiErrors.WriteAsync(context, StatusCodes.Status503ServiceUnavailable, "The server is not ready yet: the dataset is still loading.");
+            return;
+        }
+
         if (tracked)
         {
             readiness.Enter();

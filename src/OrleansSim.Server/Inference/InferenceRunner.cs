@@ -96,7 +96,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             // Without max_tokens the output may fill the context window, as in vLLM.
             var room = options.MaxModelLen - prompt.PromptTokens;
             var maxTokens = request.MaxTokens ?? (request.IgnoreEos ? room : null);
-            var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop);
+            var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop) { PromptTokenIds = prompt.TokenIds };
             for (var i = 0; i < request.N; i++)
             {
                 if (request.MaxTokens == 0)

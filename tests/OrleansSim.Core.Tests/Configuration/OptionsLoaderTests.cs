@@ -451,6 +451,16 @@ public sealed class OptionsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void DatasetFlagsLoad()
+    {
+        SimulatorOptions o = Load("--model", "m");
+        Assert.Equal((null, null, false, "llmd"), (o.DatasetPath, o.DatasetUrl, o.DatasetInMemory, o.DatasetTableName));
+        o = Load("--model", "m", "--dataset-path", "/data/d.sqlite", "--dataset-url", "http://host/d.sqlite", "--dataset-in-memory", "--dataset-table-name", "chats");
+        Assert.Equal(("/data/d.sqlite", "http://host/d.sqlite", true, "chats"), (o.DatasetPath, o.DatasetUrl, o.DatasetInMemory, o.DatasetTableName));
+        Assert.StartsWith("--dataset-table-name must be a plain SQL identifier", Fails("--model", "m", "--dataset-table-name", "x; DROP").Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void VllmDropInFlagsLoad()
     {
         SimulatorOptions o = Load("--model", "m");
@@ -468,7 +478,7 @@ public sealed class OptionsLoaderTests : IDisposable
     // ---------- not supported yet ----------
 
     [Theory]
-    [InlineData("--dataset-path", "/data/db.sqlite")]
+    [InlineData("--global-cache-hit-threshold", "0.5")]
     [InlineData("--startup-duration", "1s")]
     [InlineData("--no-enable-sleep-mode")]
     public void NotSupportedYetOnCommandLine(params string[] args)
@@ -556,7 +566,7 @@ public sealed class OptionsLoaderTests : IDisposable
         Assert.StartsWith("--lora-modules: unknown base model 'other'", Fails("--model", "m", "--lora-modules", "{\"name\":\"l\",\"base_model_name\":\"other\"}").Message, StringComparison.Ordinal);
         Assert.StartsWith("--lora-modules must be", Fails("--model", "m", "--lora-modules", "nonsense").Message, StringComparison.Ordinal);
         Assert.Equal("--fake-metrics running-requests cannot be negative (got -1)", Fails("--model", "m", "--fake-metrics", "{\"running-requests\":-1}").Message);
-        Assert.StartsWith("--dataset-path/--dataset-url cannot be used with --mode echo", Fails("--model", "m", "--mode", "echo", "--dataset-path", "d.db").Message, StringComparison.Ordinal);
+        Assert.StartsWith("dataset cannot be defined in echo mode", Fails("--model", "m", "--mode", "echo", "--dataset-path", "d.db").Message, StringComparison.Ordinal);
         Assert.Contains("ports collide", Fails("--model", "m", "--kv-events-replay-endpoint", "tcp://*:5558", "--data-parallel-size", "2").Message, StringComparison.Ordinal);
     }
 
