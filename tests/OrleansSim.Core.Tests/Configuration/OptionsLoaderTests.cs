@@ -510,8 +510,8 @@ public sealed class OptionsLoaderTests : IDisposable
         string path = WriteYaml("model: m\nglobal-cache-hit-threshold: 0.5\n");
         Assert.Equal("--global-cache-hit-threshold is not supported yet", Fails("--config", path).Message);
 
-        path = WriteYaml("model: m\ndataset-path: /data/db.sqlite\n");
-        Assert.Equal("--dataset-path is not supported yet", Fails("--config", path).Message);
+        path = WriteYaml("model: m\nstartup-duration: 1s\n");
+        Assert.Equal("--startup-duration is not supported yet", Fails("--config", path).Message);
     }
 
     [Fact]
