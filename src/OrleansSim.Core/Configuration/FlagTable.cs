@@ -204,12 +204,29 @@ internal static class FlagTable
             Status = Supported, AdminConfigurable = true, Check = DoubleAtLeast(1),
             Apply = (o, v) => o with { TimeFactorUnderLoad = (double)v! }, Read = o => o.TimeFactorUnderLoad,
         },
-        new("latency-calculator", FlagKind.String, "", "TTFT model: '' (legacy), 'constant' or 'per-token'")
+        new("latency-calculator", FlagKind.String, "", "latency model: '' (legacy), 'constant', 'per-token' or 'step' (a continuous-batching engine clock per rank, docs/latency.md)")
         {
             Status = Supported, AdminConfigurable = true,
-            Check = v => (string)v is "" or "constant" or "per-token" ? null : $"must be 'constant' or 'per-token' (got '{v}')",
+            Check = v => (string)v is "" or "constant" or "per-token" or "step" ? null : $"must be 'constant', 'per-token' or 'step' (got '{v}')",
             Apply = (o, v) => o with { LatencyCalculator = (string)v! },
             Read = o => o.LatencyCalculator,
+        },
+        new("max-num-batched-tokens", FlagKind.Int, 8192, "tokens one engine step computes (step calculator; vLLM's flag and its default on an 80 GB GPU)")
+        {
+            Status = Supported, Check = IntAtLeast(1),
+            Apply = (o, v) => o with { MaxNumBatchedTokens = (int)v! }, Read = o => o.MaxNumBatchedTokens,
+        },
+        new("long-prefill-token-threshold", FlagKind.Int, 0, "largest prefill chunk of one request per step, 0 = no limit (step calculator; vLLM's flag)")
+        {
+            Status = Supported, Check = IntAtLeast(0, "cannot be negative"),
+            Apply = (o, v) => o with { LongPrefillTokenThreshold = (int)v! }, Read = o => o.LongPrefillTokenThreshold,
+        },
+        new("step-profile", FlagKind.String, "", "YAML file of step-time coefficients (step calculator); default: an 8B model on one H100 (docs/latency.md)")
+        {
+            Status = Supported, DefaultText = "built-in llama-3.1-8b-h100",
+            Check = v => StepProfileProblem((string)v),
+            Apply = (o, v) => o with { StepProfilePath = NullIfEmpty(v), StepProfile = NullIfEmpty(v) is { } path ? Engine.StepProfile.Load(path) : Engine.StepProfile.Default },
+            Read = o => o.StepProfilePath,
         },
 
         // --- tool calls (not supported yet) ---
@@ -394,6 +411,24 @@ internal static class FlagTable
         All.ToDictionary(d => d.Name, StringComparer.Ordinal);
 
     private static string? NullIfEmpty(object? v) => v is string { Length: > 0 } s ? s : null;
+
+    private static string? StepProfileProblem(string path)
+    {
+        if (path.Length == 0)
+        {
+            return null;
+        }
+
+        try
+        {
+            Engine.StepProfile.Load(path);
+            return null;
+        }
+        catch (OptionsException e)
+        {
+            return e.Message;
+        }
+    }
 
     private static Func<object, string?> IntAtLeast(int min, string? rule = null) =>
         v => (int)v < min ? $"{rule ?? $"cannot be less than {min}"} (got {v})" : null;

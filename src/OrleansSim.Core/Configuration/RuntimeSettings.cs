@@ -72,6 +72,12 @@ public sealed class RuntimeSettings
                 after = def.Apply!(after, value);
             }
 
+            if (after.EngineClock != before.EngineClock)
+            {
+                // The ranks' engine clocks are set up when they start (docs/latency.md).
+                throw new OptionsException("field 'latency-calculator' cannot switch to or from 'step' while running (restart with the flag)");
+            }
+
             CheckStdDev(after.TimeToFirstToken, after.TimeToFirstTokenStdDev, "time-to-first-token");
             CheckStdDev(after.InterTokenLatency, after.InterTokenLatencyStdDev, "inter-token-latency");
             _current = new Snapshot(after, new LatencyModel(after));

@@ -66,8 +66,18 @@ public sealed record SimulatorOptions
     public TimeSpan PrefillTimePerToken { get; init; }
     public TimeSpan PrefillTimeStdDev { get; init; }
     public double TimeFactorUnderLoad { get; init; } = 1;
-    /// <summary>"" (legacy: per-token when TTFT is 0), "constant" or "per-token".</summary>
+    /// <summary>"" (legacy: per-token when TTFT is 0), "constant", "per-token" or "step" (the engine clock).</summary>
     public string LatencyCalculator { get; init; } = "";
+
+    /// <summary>True with <c>--latency-calculator step</c>: each rank runs a continuous-batching engine clock (Core/Engine).</summary>
+    public bool EngineClock => LatencyCalculator == "step";
+
+    // --- engine clock (--latency-calculator step) ---
+    public int MaxNumBatchedTokens { get; init; } = 8192;
+    public int LongPrefillTokenThreshold { get; init; }
+    /// <summary><c>--step-profile</c> file, null for the built-in profile.</summary>
+    public string? StepProfilePath { get; init; }
+    public Engine.StepProfile StepProfile { get; init; } = Engine.StepProfile.Default;
 
     // --- KV cache and KV events ---
     public bool EnableKvCache { get; init; }

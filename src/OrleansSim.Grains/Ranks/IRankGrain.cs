@@ -15,6 +15,14 @@ public interface IRankGrain : IGrainWithStringKey
     [ResponseTimeout("1.00:00:00")]
     Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken);
 
+    /// <summary>
+    /// <c>--latency-calculator step</c> only: the admitted request (by its ticket) produces <paramref name="outputTokens"/>
+    /// tokens and joins the rank's engine; its token deadlines arrive on the stream its runner opened on this
+    /// process's <see cref="Core.Engine.EngineBoard"/>. False when the ticket is unknown or the grain is not in the
+    /// runner's process. One call per request.
+    /// </summary>
+    Task<bool> Join(long ticket, int outputTokens);
+
     /// <summary>Frees the slot of an admitted request (by its ticket) and starts the next waiting one.</summary>
     Task Release(long ticket);
 

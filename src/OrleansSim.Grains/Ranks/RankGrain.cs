@@ -2,8 +2,10 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Engine;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Scheduling;
+using OrleansSim.Core.Timing;
 using OrleansSim.Grains.KvCache;
 
 namespace OrleansSim.Grains.Ranks;
@@ -31,6 +33,7 @@ public sealed class RankGrain : Grain, IRankGrain
     private readonly Queue<LoraChange> _loraChanges = new();
     private long _lorasVersion;
     private RankKvCache? _kv;
+    private RankEngine? _engine;
     private Random _random = new(0);
     private string _pod = "";
     private int _rank;
@@ -56,12 +59,37 @@ public sealed class RankGrain : Grain, IRankGrain
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
         _random = new Random(unchecked((int)(_options.Seed ^ (_options.Seed >> 32)) + (_rank * 7919)));
         _kv = _options.EnableKvCache ? new RankKvCache(_options, _rank, ServiceProvider.GetService<IKvEventSink>()) : null;
+        if (_options.EngineClock)
+        {
+            // The step loop runs as turns of this grain (EngineLoop never leaves the grain's scheduler); the board is
+            // this process's, shared with the front-ends of this pod (docs/architecture.md, "engine clock").
+            _engine = new RankEngine(
+                _options, this.GetPrimaryKeyString(), _rank, _kv, ServiceProvider.GetRequiredService<EngineBoard>(),
+                ServiceProvider.GetService<IEngineStepSink>(), _time, ServiceProvider.GetRequiredService<IPacer>());
+        }
+
         _logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, _options.MaxNumSeqs);
         return Task.CompletedTask;
     }
 
     public async Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken)
     {
+        if (_engine is not null)
+        {
+            // Engine clock: taken in at once; the engine decides when it runs (queue time is measured by its stream).
+            var ticket = _admitted + 1;
+            switch (_engine.TryAdmit(request, ticket))
+            {
+                case AdmitStatus.QueueFull:
+                    return AdmitResult.QueueFull;
+                case AdmitStatus.KvCacheTooSmall:
+                    return AdmitResult.KvCacheTooSmall;
+            }
+
+            _admitted = ticket;
+            return new AdmitResult(AdmitStatus.Admitted, request.Seed ?? _random.NextInt64(), TimeSpan.Zero, TimeSpan.Zero, ticket);
+        }
+
         var waiter = new Waiter(request, _time.GetTimestamp(), _kv);
         if (waiter.Blocks is { } blocks && !_kv!.FitsAtAll(blocks))
         {
@@ -95,14 +123,23 @@ public sealed class RankGrain : Grain, IRankGrain
         }
     }
 
+    public Task<bool> Join(long ticket, int outputTokens) =>
+        Task.FromResult(_engine?.Join(ticket, outputTokens) ?? false);
+
     public Task Release(long ticket)
     {
+        if (_engine is not null)
+        {
+            _completed += _engine.Release(ticket) ? 1 : 0;
+            return Task.CompletedTask;
+        }
+
         ReleaseSlot(ticket);
         return Task.CompletedTask;
     }
 
     public Task<RankStatus> GetStatus() =>
-        Task.FromResult(new RankStatus(
+        Task.FromResult(_engine is { } engine ? EngineStatus(engine) : new RankStatus(
             _pod, _rank, _scheduler.Running, _scheduler.Waiting, _options.MaxNumSeqs, _admitted, _completed,
             _kv?.UsedBlocks ?? 0, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
         {
@@ -110,6 +147,16 @@ public sealed class RankGrain : Grain, IRankGrain
             WaitingLoras = [.. _scheduler.WaitingAdapters],
             LoraChanges = [.. _loraChanges],
         });
+
+    private RankStatus EngineStatus(RankEngine engine) =>
+        new(_pod, _rank, engine.Running, engine.Waiting, _options.MaxNumSeqs, _admitted, _completed,
+            engine.UsedBlocks, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
+        {
+            RunningLoras = engine.RunningAdapters,
+            WaitingLoras = engine.WaitingAdapters,
+            // The engine's adapter sets change every step; the scrape sees their current state.
+            LoraChanges = [new LoraChange(string.Join(',', engine.WaitingAdapters), string.Join(',', engine.RunningAdapters), _time.GetUtcNow())],
+        };
 
     private void ReleaseSlot(long ticket)
     {

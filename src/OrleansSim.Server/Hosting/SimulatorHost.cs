@@ -3,6 +3,7 @@ using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
+using OrleansSim.Core.Engine;
 using OrleansSim.Core.Timing;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Admin;
@@ -103,6 +104,13 @@ public static class SimulatorHost
         builder.Services.AddSingleton<InferenceRunner>();
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
+        if (options.EngineClock)
+        {
+            // --latency-calculator step: the rank grains publish each step's stream deadlines on the board and its
+            // counts to the metrics (docs/architecture.md, "engine clock").
+            builder.Services.AddSingleton<EngineBoard>();
+            builder.Services.AddSingleton<IEngineStepSink>(sp => sp.GetRequiredService<RankMetricsSet>());
+        }
         builder.Services.AddSingleton<Readiness>();
         // Its StoppingAsync runs before the web server and the silo stop.
         builder.Services.AddHostedService<DrainService>();

@@ -1,5 +1,6 @@
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Engine;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.Scheduling;
 using OrleansSim.Core.Timing;
@@ -15,12 +16,13 @@ namespace OrleansSim.Server.Inference;
 /// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
 /// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics)
+public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
 {
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
         var trace = metrics.For(context).Begin(request);
+        var arrivedAt = time.GetTimestamp();
         AdmitResult plan;
         try
         {
@@ -51,15 +53,44 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             var choices = Generate(request, random);
             // At least one step: even an empty output is answered after the time to first token.
             var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
-            var deadlines = TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random);
-            var created = time.GetUtcNow().ToUnixTimeSeconds();
-            trace.OnAdmitted(plan.QueueTime, slotHeldAt, choices, cached);
-            if (request.Stream)
+            TokenSchedule schedule;
+            var queueTime = plan.QueueTime;
+            if (options.EngineClock)
             {
-                await StreamAsync(context, request, choices, deadlines, created, cached, trace, aborted);
+                // The rank's engine decides every token's time: join it, then wait for the step that finishes the prefill.
+                var key = rank.GetPrimaryKeyString();
+                var stream = board!.Open(key, plan.Ticket);
+                if (!await rank.Join(plan.Ticket, choices.Max(c => c.Tokens.Count)))
+                {
+                    board.Forget(key, plan.Ticket);
+                    throw new ApiException(StatusCodes.Status500InternalServerError, "the rank's engine is not in this front-end's process");
+                }
+
+                var first = await stream.NextDueAsync(aborted);
+                slotHeldAt = stream.StartedAt;
+                queueTime = time.GetElapsedTime(arrivedAt, slotHeldAt);
+                cached = options.EnableKvCache ? stream.CachedTokens : null;
+                schedule = TokenSchedule.FromEngine(stream, first);
             }
             else
             {
+                schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random));
+            }
+
+            var created = time.GetUtcNow().ToUnixTimeSeconds();
+            trace.OnAdmitted(queueTime, slotHeldAt, choices, cached);
+            if (request.Stream)
+            {
+                await StreamAsync(context, request, choices, schedule, steps, created, cached, trace, aborted);
+            }
+            else
+            {
+                var deadlines = new long[steps];
+                for (var k = 0; k < steps; k++)
+                {
+                    deadlines[k] = await schedule.DueAsync(k, aborted);
+                }
+
                 await pacer.WaitUntilAsync(deadlines[^1], aborted);
                 foreach (var deadline in deadlines)
                 {
@@ -135,7 +166,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         return deadlines;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long[] deadlines, long created, int? cached, RequestTrace trace, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TokenSchedule schedule, int steps, long created, int? cached, RequestTrace trace, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
@@ -162,9 +193,9 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
         try
         {
-            for (var k = 0; k < deadlines.Length; k++)
+            for (var k = 0; k < steps; k++)
             {
-                await pacer.WaitUntilAsync(deadlines[k], aborted);
+                await pacer.WaitUntilAsync(await schedule.DueAsync(k, aborted), aborted);
 
                 for (var c = 0; c < choices.Length; c++)
                 {

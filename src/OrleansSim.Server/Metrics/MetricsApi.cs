@@ -1,3 +1,4 @@
+using OrleansSim.Core.Engine;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Metrics;
 using OrleansSim.Server.Hosting;
@@ -5,7 +6,7 @@ using OrleansSim.Server.Hosting;
 namespace OrleansSim.Server.Metrics;
 
 /// <summary>The <see cref="RankMetrics"/> of every rank of this process, by rank.</summary>
-public sealed class RankMetricsSet
+public sealed class RankMetricsSet : IEngineStepSink
 {
     private readonly RankDirectory _directory;
     private readonly TimeProvider _time;
@@ -28,6 +29,9 @@ public sealed class RankMetricsSet
     }
 
     public RankMetrics this[int rank] => _ranks[rank];
+
+    /// <summary>An engine step of rank <paramref name="rank"/> (<c>--latency-calculator step</c>): once per step, from the rank grain.</summary>
+    public void OnStep(int rank, EngineStep step, BatchEngine engine) => _ranks[rank].OnEngineStep(step);
 
     /// <summary>The metrics of the rank whose port accepted this connection.</summary>
     public RankMetrics For(HttpContext context) => _ranks[_directory.RankOf(context)];

@@ -1,3 +1,4 @@
+using OrleansSim.Core.Engine;
 using System.Globalization;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Metrics;
@@ -25,6 +26,7 @@ public sealed class RankMetrics
     private readonly GaugeFamily.Gauge _kvUsage;
     private readonly CounterFamily.Counter _prefixQueries;
     private readonly CounterFamily.Counter _prefixHits;
+    private readonly CounterFamily.Counter _preemptions;
     private readonly CounterFamily _success;
     private readonly GaugeFamily _loraInfo;
     private readonly string[] _labels;
@@ -54,8 +56,8 @@ public sealed class RankMetrics
         _kvUsage = r.Gauge(VllmMetrics.KvCacheUsagePerc, VllmMetrics.KvCacheUsagePercHelp, names).WithLabels(_labels);
         _prefixQueries = r.Counter(VllmMetrics.PrefixCacheQueries, VllmMetrics.PrefixCacheQueriesHelp, names).WithLabels(_labels);
         _prefixHits = r.Counter(VllmMetrics.PrefixCacheHits, VllmMetrics.PrefixCacheHitsHelp, names).WithLabels(_labels);
-        // Created at zero: generated tokens take no KV blocks here, so nothing is ever preempted.
-        r.Counter(VllmMetrics.NumPreemptions, VllmMetrics.NumPreemptionsHelp, names).WithLabels(_labels);
+        // Moves only with --latency-calculator step (the engine clock preempts when KV blocks run out); else stays at zero.
+        _preemptions = r.Counter(VllmMetrics.NumPreemptions, VllmMetrics.NumPreemptionsHelp, names).WithLabels(_labels);
         PromptTokens = r.Counter(VllmMetrics.PromptTokens, VllmMetrics.PromptTokensHelp, names).WithLabels(_labels);
         GenerationTokens = r.Counter(VllmMetrics.GenerationTokens, VllmMetrics.GenerationTokensHelp, names).WithLabels(_labels);
         _success = r.Counter(VllmMetrics.RequestSuccess, VllmMetrics.RequestSuccessHelp, [.. names, VllmMetrics.FinishedReasonLabel]);
@@ -139,6 +141,24 @@ public sealed class RankMetrics
     internal HistogramFamily.Histogram DecodeTime { get; }
 
     internal HistogramFamily.Histogram PrefillKvComputedTokens { get; }
+
+    /// <summary>True with <c>--latency-calculator step</c>: iteration tokens are observed per engine step, not per request.</summary>
+    internal bool EngineSteps => _options.EngineClock;
+
+    /// <summary>One engine step of this rank: vllm:iteration_tokens_total and vllm:num_preemptions move per step, as in vLLM.</summary>
+    public void OnEngineStep(EngineStep step)
+    {
+        if (Frozen)
+        {
+            return;
+        }
+
+        IterationTokens.Observe(step.Tokens);
+        if (step.Preempted > 0)
+        {
+            _preemptions.Inc(step.Preempted);
+        }
+    }
 
     /// <summary>Starts tracing one request that arrived now.</summary>
     public RequestTrace Begin(InferenceRequest request) => new(this, request, _options.MaxModelLen);

@@ -77,7 +77,11 @@ public sealed class RequestTrace
         {
             var promptTokens = PromptTokensOfAllChoices();
             _metrics.PromptTokens.Inc(promptTokens);
-            _metrics.IterationTokens.Observe(promptTokens + producing);
+            if (!_metrics.EngineSteps)
+            {
+                _metrics.IterationTokens.Observe(promptTokens + producing);
+            }
+
             var ttft = Seconds(_arrivedAt, at);
             for (var c = 0; c < _choices.Length; c++)
             {
@@ -87,7 +91,11 @@ public sealed class RequestTrace
             return;
         }
 
-        _metrics.IterationTokens.Observe(producing);
+        if (!_metrics.EngineSteps)
+        {
+            _metrics.IterationTokens.Observe(producing); // with the engine clock the rank observes whole steps
+        }
+
         var gap = Seconds(_steps[k - 1], at);
         for (var c = 0; c < producing; c++)
         {
