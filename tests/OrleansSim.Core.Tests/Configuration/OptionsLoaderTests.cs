@@ -541,7 +541,7 @@ public sealed class OptionsLoaderTests : IDisposable
     [InlineData("--kv-cache-size", "-1", "--kv-cache-size cannot be negative (got -1)")]
     [InlineData("--event-batch-size", "0", "--event-batch-size cannot be less than 1 (got 0)")]
     [InlineData("--global-cache-hit-threshold", "1.5", "--global-cache-hit-threshold must be between 0 and 1 (got 1.5)")]
-    [InlineData("--latency-calculator", "fast", "--latency-calculator must be 'constant' or 'per-token' (got 'fast')")]
+    [InlineData("--latency-calculator", "fast", "--latency-calculator must be 'constant', 'per-token' or 'step' (got 'fast')")]
     [InlineData("--time-factor-under-load", "0.5", "--time-factor-under-load cannot be less than 1 (got 0.5)")]
     [InlineData("--max-request-body-size-mb", "513", "--max-request-body-size-mb must be between 1 and 512 (got 513)")]
     [InlineData("--data-parallel-rank", "8", "--data-parallel-rank must be between 0 and 7, or -1 for all ranks (got 8)")]
@@ -551,6 +551,24 @@ public sealed class OptionsLoaderTests : IDisposable
     public void NotSupportedFlagsAreStillValidatedFirst(string flag, string value, string message)
     {
         Assert.Equal(message, Fails("--model", "m", flag, value).Message);
+    }
+
+    [Fact]
+    public void StepCalculatorFlagsLoadTheProfileAndNameABadKey()
+    {
+        var path = WriteYaml("name: tiny\noverhead-ms: 2.5\n");
+        var options = Load("--model", "m", "--latency-calculator", "step", "--max-num-batched-tokens", "512", "--long-prefill-token-threshold", "64", "--step-profile", path);
+        Assert.True(options.EngineClock);
+        Assert.Equal(512, options.MaxNumBatchedTokens);
+        Assert.Equal(64, options.LongPrefillTokenThreshold);
+        Assert.Equal("tiny", options.StepProfile.Name);
+        Assert.Equal(TimeSpan.FromMilliseconds(2.5), options.StepProfile.Overhead);
+        Assert.Equal(8192, Load("--model", "m").MaxNumBatchedTokens);
+        Assert.False(Load("--model", "m").EngineClock);
+
+        var bad = WriteYaml("overhead-ms: soon\n");
+        Assert.Contains("'overhead-ms' must be a non-negative number of milliseconds", Fails("--model", "m", "--step-profile", bad).Message, StringComparison.Ordinal);
+        Assert.Equal("--max-num-batched-tokens cannot be less than 1 (got 0)", Fails("--model", "m", "--max-num-batched-tokens", "0").Message);
     }
 
     [Fact]
