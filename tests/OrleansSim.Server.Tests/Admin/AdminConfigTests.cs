@@ -60,7 +60,8 @@ public sealed class AdminConfigTests
     [InlineData("""{"failure-types":["rate_limit","nope"]}""", "field 'failure-types' must be among rate_limit, invalid_api_key, context_length, server_error, invalid_request, model_not_found (got 'nope')", "failure-types")]
     [InlineData("""{"time-to-first-token":"100ms","time-to-first-token-std-dev":"50ms"}""", "field 'time-to-first-token-std-dev' cannot be more than 30% of 'time-to-first-token' (got 50ms, limit 30ms)", "time-to-first-token-std-dev")]
     [InlineData("""{"time-to-first-token":true}""", "field 'time-to-first-token' must be a duration such as 200ms, 1.5s or 1m30s, or a number of milliseconds", "time-to-first-token")]
-    [InlineData("""{"latency-calculator":"magic"}""", "field 'latency-calculator' must be 'constant' or 'per-token' (got 'magic')", "latency-calculator")]
+    [InlineData("""{"latency-calculator":"magic"}""", "field 'latency-calculator' must be 'constant', 'per-token' or 'step' (got 'magic')", "latency-calculator")]
+    [InlineData("""{"latency-calculator":"step"}""", "field 'latency-calculator' cannot switch to or from 'step' while running (restart with the flag)", "latency-calculator")]
     public async Task RejectedUpdateIsA400AndChangesNothing(string update, string message, string param)
     {
         await using var host = await SimHost.StartAsync();

@@ -57,7 +57,8 @@ public sealed class EngineClockTests
         var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(5), PrefillPerToken = TimeSpan.FromMilliseconds(0.2), DecodePerSequence = TimeSpan.Zero, KvReadPer1kTokens = TimeSpan.Zero };
         await using var host = await SimHost.StartAsync(o => Step(profile)(o) with { MaxModelLen = 4096 });
 
-        var running = StreamTimesAsync(host.Client, Completion(80));
+        // 400 tokens of 5 ms steps: the stream is still running when the long prompt arrives, even on a loaded machine.
+        var running = StreamTimesAsync(host.Client, Completion(400));
         await Task.Delay(100, TestContext.Current.CancellationToken);
         var longPrompt = string.Join(' ', Enumerable.Repeat("lorem ipsum", 700));
         var (response, body) = await host.Client.PostJsonAsync("/v1/completions", Completion(1, longPrompt, stream: false));
