@@ -99,7 +99,7 @@ public static class ServerApi
         w.WriteEndObject();
     }
 
-    private static async Task TokenizeAsync(HttpContext context, SimulatorOptions options, ISimTokenizer tokenizer, RequestParser parser)
+    private static async Task TokenizeAsync(HttpContext context, SimulatorOptions options, ISimTokenizer tokenizer, PromptReader parser)
     {
         using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;
@@ -115,7 +115,7 @@ public static class ServerApi
 
         var text = hasPrompt
             ? JsonFields.GetString(body, "prompt")!
-            : tokenizer.RenderChat(RequestParser.ReadMessages(body));
+            : tokenizer.RenderChat(PromptReader.ReadMessages(body));
         var tokens = tokenizer.Encode(text);
         var withStrings = JsonFields.GetBool(body, "return_token_strs") ?? false;
         await JsonResponse.WriteAsync(context, w =>
@@ -149,7 +149,7 @@ public static class ServerApi
         });
     }
 
-    private static async Task DetokenizeAsync(HttpContext context, ISimTokenizer tokenizer, RequestParser parser)
+    private static async Task DetokenizeAsync(HttpContext context, ISimTokenizer tokenizer, PromptReader parser)
     {
         using var document = await RequestBody.ReadJsonAsync(context);
         var body = document.RootElement;

@@ -99,9 +99,10 @@ public static class SimulatorHost
         // Built on first use (the first request reaches InferenceRunner): decodes a sample of the vocabulary once.
         builder.Services.AddSingleton(_ => LogprobGenerator.FromTokenizer(tokenizer));
         builder.Services.AddSingleton<ModelCatalog>();
-        builder.Services.AddSingleton<RequestParser>();
         builder.Services.AddSingleton(sp => new FailureInjector(sp.GetRequiredService<RuntimeSettings>()));
+        builder.Services.AddSingleton<OutputPlanner>();
         builder.Services.AddSingleton<InferenceRunner>();
+        builder.Services.AddApiSurfaces();
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
         if (options.EngineClock)
@@ -125,7 +126,7 @@ public static class SimulatorHost
 
         var app = builder.Build();
         app.UseMiddleware<SimulatorMiddleware>();
-        app.MapCompletionsApi();
+        app.MapApiSurfaces();
         app.MapServerApi();
         app.MapClusterApi();
         app.MapMetricsApi();

@@ -1,13 +1,5 @@
 namespace OrleansSim.Server.Inference;
 
-public enum EndpointKind
-{
-    /// <summary>POST /v1/chat/completions.</summary>
-    Chat,
-    /// <summary>POST /v1/completions.</summary>
-    Completion,
-}
-
 /// <summary>One prompt of a request: what echo mode repeats and its token ids (encoded once, by the parser).</summary>
 public sealed record PromptInput(string EchoText, int[] TokenIds)
 {
@@ -21,13 +13,15 @@ public sealed record PromptInput(string EchoText, int[] TokenIds)
 }
 
 /// <summary>
-/// A validated chat or text completion request, reduced to what the simulator acts on. Built by
-/// <see cref="RequestParser"/>; everything OpenAI/vLLM accept but a simulator cannot honour
-/// (temperature, top_p, …) is dropped there.
+/// A validated request of any API surface, reduced to what the shared run loop (<see cref="InferenceRunner"/>)
+/// acts on. Built by its surface's parser (<see cref="ApiSurface.Parse"/>); everything a client may send but a
+/// simulator cannot honour (temperature, top_p, …) is validated and dropped there. A surface that needs more
+/// per-request data derives from this record.
 /// </summary>
-public sealed record InferenceRequest
+public record InferenceRequest
 {
-    public required EndpointKind Kind { get; init; }
+    /// <summary>The API surface that parsed the request; its writer answers it.</summary>
+    public required ApiSurface Surface { get; init; }
 
     /// <summary>The request id: x-request-id when given, else generated. Response ids derive from it.</summary>
     public required string RequestId { get; init; }
@@ -38,13 +32,19 @@ public sealed record InferenceRequest
     /// <summary>The LoRA adapter named by <c>model</c>, or null for the base model.</summary>
     public string? Lora { get; init; }
 
-    /// <summary>One entry per prompt (chat: one; completions: one per prompt of a list).</summary>
+    /// <summary>One entry per prompt (chat: one; completions and embeddings: one per input of a list).</summary>
     public required IReadOnlyList<PromptInput> Prompts { get; init; }
 
-    public required int N { get; init; }
+    public int N { get; init; } = 1;
 
     /// <summary>max_completion_tokens ?? max_tokens (completions default 16, as vLLM); null = up to the context window.</summary>
     public int? MaxTokens { get; init; }
+
+    /// <summary>
+    /// False for surfaces that produce no tokens (embeddings): every choice is planned empty and the answer goes out
+    /// once the prompt is processed (the time to first token).
+    /// </summary>
+    public bool GeneratesTokens { get; init; } = true;
 
     public bool IgnoreEos { get; init; }
 

@@ -1,4 +1,3 @@
-using System.Text.Json;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Engine;
 using OrleansSim.Core.Generation;
@@ -11,18 +10,22 @@ using OrleansSim.Server.Metrics;
 namespace OrleansSim.Server.Inference;
 
 /// <summary>
-/// Runs one validated request against its rank: admit (one grain call, returns once a slot is held),
-/// generate the choices, pace them out at the planned times (SSE chunks or one JSON body), release
-/// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
-/// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
+/// The one run loop every API surface shares. For a validated request: <b>admit</b> (one grain call, returns once a
+/// slot is held), <b>plan</b> the output (<see cref="OutputPlanner"/>) and its token deadlines, <b>pace</b> it out
+/// at those deadlines through the surface's <see cref="ResponseWriter"/> (SSE events per step, or one body once the
+/// last token is due), <b>release</b> (one grain call). A client that disconnects cancels the wait or the stream and
+/// frees its slot. Each request is <b>traced</b> into its rank's metrics (<see cref="RequestTrace"/>).
+/// Surfaces never see the rank: what they differ in is the parser and the writer.
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
+public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, OutputPlanner planner, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
 {
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
         var trace = metrics.For(context).Begin(request);
         var arrivedAt = time.GetTimestamp();
+
+        // 1. Admit.
         AdmitResult plan;
         try
         {
@@ -49,10 +52,10 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         var slotHeldAt = time.GetTimestamp();
         try
         {
+            // 2. Plan: the output and when each token step is due.
             var random = new Random(unchecked((int)(plan.Seed ^ (plan.Seed >> 32))));
-            var choices = Generate(request, random);
-            // At least one step: even an empty output is answered after the time to first token.
-            var steps = Math.Max(1, choices.Max(c => c.Tokens.Count));
+            var choices = planner.Plan(request, random);
+            var steps = InferenceRun.StepsOf(choices);
             TokenSchedule schedule;
             var queueTime = plan.QueueTime;
             if (options.EngineClock)
@@ -77,11 +80,14 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random));
             }
 
-            var created = time.GetUtcNow().ToUnixTimeSeconds();
+            var run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs);
             trace.OnAdmitted(queueTime, slotHeldAt, choices, cached);
+
+            // 3. Pace and write.
+            var writer = request.Surface.CreateWriter(run);
             if (request.Stream)
             {
-                await StreamAsync(context, request, choices, schedule, steps, created, cached, trace, aborted);
+                await StreamAsync(context, writer, schedule, steps, trace, aborted);
             }
             else
             {
@@ -98,7 +104,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 }
 
                 trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
-                await WriteResponseAsync(context, request, choices, created, cached, logprobs);
+                await JsonResponse.WriteAsync(context, writer, static (w, writer) => writer.WriteBody(w));
             }
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
@@ -115,33 +121,8 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             throw;
         }
 
+        // 4. Release.
         await rank.Release(plan.Ticket);
-    }
-
-    private GeneratedText[] Generate(InferenceRequest request, Random random)
-    {
-        var choices = new GeneratedText[request.ChoiceCount];
-        var c = 0;
-        foreach (var prompt in request.Prompts)
-        {
-            // Without max_tokens the output may fill the context window, as in vLLM.
-            var room = options.MaxModelLen - prompt.PromptTokens;
-            var maxTokens = request.MaxTokens ?? (request.IgnoreEos ? room : null);
-            var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop) { PromptTokenIds = prompt.TokenIds };
-            for (var i = 0; i < request.N; i++)
-            {
-                if (request.MaxTokens == 0)
-                {
-                    choices[c++] = new GeneratedText([], "length"); // echo without generation
-                    continue;
-                }
-
-                var text = generator.Generate(generation, random);
-                choices[c++] = text.Tokens.Count > room ? new GeneratedText(text.Tokens.Take(room).ToArray(), "length") : text;
-            }
-        }
-
-        return choices;
     }
 
     /// <summary>
@@ -166,109 +147,39 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         return deadlines;
     }
 
-    private async Task StreamAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, TokenSchedule schedule, int steps, long created, int? cached, RequestTrace trace, CancellationToken aborted)
+    /// <summary>Streams the output: every choice's events of a step leave in one write, at the step's deadline.</summary>
+    private async Task StreamAsync(HttpContext context, ResponseWriter writer, TokenSchedule schedule, int steps, RequestTrace trace, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
-        var chat = request.Kind == EndpointKind.Chat;
-        var promptTokensOf = new int[choices.Length];
-        for (var c = 0; c < choices.Length; c++)
-        {
-            promptTokensOf[c] = request.Prompts[c / request.N].PromptTokens;
-        }
-
-        Usage? Continuous(int c, int produced) =>
-            request.ContinuousUsageStats ? new Usage(promptTokensOf[c], produced) { CachedTokens = cached } : null;
-
-        // Logprobs off: no per-choice offsets and a null ChunkLogprobs per token, so nothing is allocated per token.
-        var textOffsets = request.TopLogprobs is null ? null : new int[choices.Length];
-        if (textOffsets is not null && request.Echo)
-        {
-            // Echoed completions: the output's offsets and positions continue after the prompt's pieces.
-            for (var c = 0; c < choices.Length; c++)
-            {
-                textOffsets[c] = LogprobGenerator.CodePointLength(request.Prompts[c / request.N].EchoText);
-            }
-        }
-
         try
         {
+            writer.WriteStreamStart(sse);
+            if (sse.HasPending)
+            {
+                await sse.FlushAsync(aborted);
+            }
+
             for (var k = 0; k < steps; k++)
             {
                 await pacer.WaitUntilAsync(await schedule.DueAsync(k, aborted), aborted);
-
-                for (var c = 0; c < choices.Length; c++)
-                {
-                    var tokens = choices[c].Tokens;
-                    if (k == 0 && chat)
-                    {
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, null, role: true, null, Continuous(c, 0));
-                        sse.EndEvent();
-                    }
-
-                    // vLLM puts finish_reason (and stop_reason) on the chunk that carries the last token; only an
-                    // empty output gets a chunk of its own.
-                    var last = k == tokens.Count - 1;
-                    if (k < tokens.Count)
-                    {
-                        ChunkLogprobs? chunkLogprobs = null;
-                        if (textOffsets is not null)
-                        {
-                            var echoPieces = EchoPieces(request, c);
-                            chunkLogprobs = new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, (echoPieces?.Count ?? 0) + k, textOffsets[c], tokens[k], k == 0 ? echoPieces : null);
-                            textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
-                        }
-
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, k == 0 ? EchoPrefix(request, c) + tokens[k] : tokens[k], role: false,
-                            last ? choices[c].FinishReason : null, Continuous(c, k + 1), last ? choices[c].StopReason : null, chunkLogprobs);
-                        sse.EndEvent();
-                    }
-                    else if (k == 0)
-                    {
-                        // An empty output (echo without generation): the prompt's logprobs still ride on this chunk.
-                        ChunkLogprobs? promptLogprobs = textOffsets is not null && EchoPieces(request, c) is { } pieces
-                            ? new ChunkLogprobs(logprobs, request.TopLogprobs!.Value, pieces.Count, 0, null, pieces)
-                            : null;
-                        CompletionWire.WriteChunk(sse.BeginEvent(), request, created, c, chat ? null : EchoPrefix(request, c), role: false, choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason, promptLogprobs);
-                        sse.EndEvent();
-                    }
-                }
-
+                writer.WriteStep(sse, k);
                 await sse.FlushAsync(aborted);
                 trace.OnStep(time.GetTimestamp());
             }
 
-            if (request.IncludeUsage)
-            {
-                CompletionWire.WriteUsageChunk(sse.BeginEvent(), request, created, UsageOf(request, choices, cached));
-                sse.EndEvent();
-            }
+            writer.WriteStreamEnd(sse);
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
             // After the first byte the status is fixed: report the failure as an event, as vLLM does.
             trace.OnFailed();
             var status = ex is ApiException api ? api.StatusCode : StatusCodes.Status500InternalServerError;
-            sse.WriteError(status, ex.Message, (ex as ApiException)?.Param);
+            writer.WriteStreamError(sse, status, ex.Message, (ex as ApiException)?.Param);
         }
 
-        trace.OnFinished(); // no-op after a failure; recorded before [DONE] reaches the client
-        sse.WriteDone();
+        trace.OnFinished(); // no-op after a failure; recorded before the stream's last frame reaches the client
+        writer.WriteStreamClose(sse);
         await sse.FlushAsync(aborted);
     }
-
-    private static Task WriteResponseAsync(HttpContext context, InferenceRequest request, GeneratedText[] choices, long created, int? cached, LogprobGenerator logprobs) =>
-        JsonResponse.WriteAsync(context, (request, choices, created, usage: UsageOf(request, choices, cached), logprobs),
-            static (w, s) => CompletionWire.WriteResponse(w, s.request, s.created, s.choices, s.usage, s.logprobs));
-
-    /// <summary>Completions <c>echo</c>: the prompt of choice <paramref name="c"/>, sent before its first token.</summary>
-    private static string EchoPrefix(InferenceRequest request, int c) =>
-        request.Echo ? request.Prompts[c / request.N].EchoText : "";
-
-    /// <summary>Completions <c>echo</c> with logprobs: the prompt pieces of choice <paramref name="c"/>, else null.</summary>
-    private static IReadOnlyList<string>? EchoPieces(InferenceRequest request, int c) =>
-        request.Echo ? request.Prompts[c / request.N].EchoPieces : null;
-
-    private static Usage UsageOf(InferenceRequest request, GeneratedText[] choices, int? cached) =>
-        new(request.PromptTokens, choices.Sum(c => c.Tokens.Count)) { CachedTokens = cached };
 }

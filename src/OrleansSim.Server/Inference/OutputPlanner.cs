@@ -1,0 +1,47 @@
+using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
+
+namespace OrleansSim.Server.Inference;
+
+/// <summary>
+/// The plan step of the run loop: draws every choice's tokens and finish reason from the seed the rank handed out.
+/// One place for what a request's output is (the generator's text, cut to the context window; nothing for
+/// surfaces that generate no tokens), whatever surface writes it.
+/// </summary>
+public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator generator)
+{
+    private static readonly GeneratedText NoTokens = new([], "stop");
+
+    /// <summary>Choices prompt-major: n per prompt.</summary>
+    public GeneratedText[] Plan(InferenceRequest request, Random random)
+    {
+        var choices = new GeneratedText[request.ChoiceCount];
+        var c = 0;
+        foreach (var prompt in request.Prompts)
+        {
+            // Without max_tokens the output may fill the context window, as in vLLM.
+            var room = options.MaxModelLen - prompt.PromptTokens;
+            var maxTokens = request.MaxTokens ?? (request.IgnoreEos ? room : null);
+            var generation = new GenerationRequest(prompt.EchoText, prompt.PromptTokens, maxTokens, request.IgnoreEos, request.Stop) { PromptTokenIds = prompt.TokenIds };
+            for (var i = 0; i < request.N; i++)
+            {
+                if (!request.GeneratesTokens)
+                {
+                    choices[c++] = NoTokens; // a pooling request: the prompt is all there is
+                    continue;
+                }
+
+                if (request.MaxTokens == 0)
+                {
+                    choices[c++] = new GeneratedText([], "length"); // echo without generation
+                    continue;
+                }
+
+                var text = generator.Generate(generation, random);
+                choices[c++] = text.Tokens.Count > room ? new GeneratedText(text.Tokens.Take(room).ToArray(), "length") : text;
+            }
+        }
+
+        return choices;
+    }
+}

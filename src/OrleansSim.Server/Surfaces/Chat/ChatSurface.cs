@@ -1,0 +1,77 @@
+using System.Text.Json;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
+
+namespace OrleansSim.Server.Surfaces.Chat;
+
+/// <summary>POST /v1/chat/completions (vLLM's ChatCompletionRequest).</summary>
+public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) : ApiSurface
+{
+    public override string Route => "/v1/chat/completions";
+
+    public override string OperationName => "CreateChatCompletion";
+
+    public override string Summary => "OpenAI chat completion (SSE stream with \"stream\": true)";
+
+    public override string ExampleJson => """{"messages":[{"role":"user","content":"Hello!"}],"max_tokens":20,"stream":false}""";
+
+    public override InferenceRequest Parse(JsonElement body, string requestId)
+    {
+        var model = prompts.ResolveModel(body);
+        var prompt = prompts.ChatPrompt(PromptReader.ReadMessages(body));
+        var n = SamplingParameters.ReadN(body);
+        SamplingParameters.Validate(body);
+        var topLogprobs = ReadLogprobs(body);
+
+        var maxTokensField = "max_tokens";
+        var maxTokens = JsonFields.GetInt(body, "max_tokens");
+        if (JsonFields.GetInt(body, "max_completion_tokens") is { } completionTokens)
+        {
+            maxTokensField = "max_completion_tokens";
+            maxTokens = completionTokens;
+        }
+
+        SamplingParameters.CheckMaxTokens(maxTokens, maxTokensField);
+        SamplingParameters.CheckMinTokens(body, maxTokens);
+        prompts.CheckContextWindow(prompt.PromptTokens, maxTokens, maxTokensField, "messages");
+
+        var stream = JsonFields.GetBool(body, "stream") ?? false;
+        var (includeUsage, continuous) = SamplingParameters.ReadStreamOptions(body, stream, options.EnableForceIncludeUsage);
+        return new InferenceRequest
+        {
+            Surface = this,
+            RequestId = requestId,
+            ResponseModel = model.ResponseModel,
+            Lora = model.Lora,
+            Prompts = [prompt],
+            N = n,
+            MaxTokens = maxTokens,
+            IgnoreEos = JsonFields.GetBool(body, "ignore_eos") ?? false,
+            Stop = JsonFields.GetStringOrList(body, "stop"),
+            Seed = JsonFields.GetLong(body, "seed"),
+            Stream = stream,
+            IncludeUsage = includeUsage,
+            ContinuousUsageStats = continuous,
+            TopLogprobs = topLogprobs,
+        };
+    }
+
+    public override ResponseWriter CreateWriter(InferenceRun run) => new ChatWriter(run);
+
+    /// <summary>
+    /// <c>logprobs</c> (bool) and <c>top_logprobs</c>, checked as vLLM's ChatCompletionRequest.check_logprobs and its
+    /// engine's max-logprobs check do. Null when logprobs are off.
+    /// </summary>
+    private static int? ReadLogprobs(JsonElement body)
+    {
+        var logprobs = JsonFields.GetBool(body, "logprobs") ?? false;
+        var top = SamplingParameters.ReadLogprobCount(body, "top_logprobs");
+        if (top is { } requested && requested != 0 && !logprobs)
+        {
+            throw ApiException.BadRequest("when using `top_logprobs`, `logprobs` must be set to true.", "top_logprobs");
+        }
+
+        return logprobs ? SamplingParameters.CheckMaxLogprobs(top ?? 0) : null;
+    }
+}

@@ -1,0 +1,194 @@
+using System.Text;
+using System.Text.Json;
+using OrleansSim.Core.Generation;
+using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
+using OrleansSim.Server.Surfaces.OpenAI;
+using static OrleansSim.Server.Surfaces.OpenAI.OpenAiWire;
+
+namespace OrleansSim.Server.Surfaces.Chat;
+
+/// <summary>
+/// vLLM's chat shapes (vllm/entrypoints/openai/protocol.py: ChatCompletionResponse, ChatCompletionStreamResponse,
+/// ChatCompletionLogProbs), written field by field in vLLM's order.
+/// </summary>
+public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
+{
+    public const string IdPrefix = "chatcmpl-";
+
+    private static readonly JsonEncodedText Message = Encode("message");
+    private static readonly JsonEncodedText Role = Encode("role");
+    private static readonly JsonEncodedText Content = Encode("content");
+    private static readonly JsonEncodedText ToolCalls = Encode("tool_calls");
+    private static readonly JsonEncodedText Reasoning = Encode("reasoning");
+    private static readonly JsonEncodedText Delta = Encode("delta");
+    private static readonly JsonEncodedText Token = Encode("token");
+    private static readonly JsonEncodedText Logprob = Encode("logprob");
+    private static readonly JsonEncodedText Bytes = Encode("bytes");
+    private static readonly JsonEncodedText ChatCompletion = Encode("chat.completion");
+    private static readonly JsonEncodedText ChatChunk = Encode("chat.completion.chunk");
+    private static readonly JsonEncodedText Assistant = Encode("assistant");
+
+    // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator leaves null
+    // (ChatMessage, ChatCompletionResponseChoice, ChatCompletionResponse).
+    private static readonly JsonEncodedText[] NullMessageFields = [Encode("refusal"), Encode("annotations"), Encode("audio"), Encode("function_call")];
+    private static readonly JsonEncodedText[] NullChoiceFields = [Encode("token_ids")];
+    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("prompt_logprobs"), Encode("prompt_token_ids"), Encode("kv_transfer_params")];
+
+    public override void WriteBody(Utf8JsonWriter w)
+    {
+        var choices = Run.Choices;
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatCompletion, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        for (var i = 0; i < choices.Length; i++)
+        {
+            w.WriteStartObject();
+            w.WriteNumber(OpenAiWire.Index, i);
+            // vLLM ChatMessage, every field as model_dump() writes it.
+            w.WriteStartObject(Message);
+            w.WriteString(Role, Assistant);
+            w.WriteString(Content, choices[i].Text);
+            WriteNulls(w, NullMessageFields);
+            w.WriteStartArray(ToolCalls);
+            w.WriteEndArray();
+            w.WriteNull(Reasoning);
+            w.WriteEndObject();
+            if (Request.TopLogprobs is { } top)
+            {
+                w.WriteStartObject(OpenAiWire.Logprobs);
+                w.WriteStartArray(Content);
+                var tokens = choices[i].Tokens;
+                for (var k = 0; k < tokens.Count; k++)
+                {
+                    WriteContentLogprob(w, Run.Logprobs, top, tokens[k], k);
+                }
+
+                w.WriteEndArray();
+                w.WriteEndObject();
+            }
+            else
+            {
+                w.WriteNull(OpenAiWire.Logprobs);
+            }
+
+            w.WriteString(FinishReason, choices[i].FinishReason);
+            WriteStopReason(w, choices[i].StopReason);
+            WriteNulls(w, NullChoiceFields);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        WriteNulls(w, NullResponseFields);
+        WriteUsage(w, Run.Usage);
+        WriteNulls(w, NullTrailerFields);
+        w.WriteEndObject();
+    }
+
+    protected override void WriteOpening(SseWriter sse, int c)
+    {
+        WriteChunk(sse.BeginEvent(), c, null, role: true, null, Continuous(c, 0), null, null);
+        sse.EndEvent();
+    }
+
+    protected override string? EmptyOutputContent(int c) => null;
+
+    protected override void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs) =>
+        WriteChunk(w, c, content, role: false, finishReason, continuousUsage, stopReason, logprobs);
+
+    private void WriteChunk(Utf8JsonWriter w, int index, string? content, bool role, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteStartObject();
+        w.WriteNumber(OpenAiWire.Index, index);
+        w.WriteStartObject(Delta);
+        if (role)
+        {
+            w.WriteString(Role, Assistant);
+            w.WriteString(Content, "");
+        }
+        else if (content is not null)
+        {
+            w.WriteString(Content, content);
+        }
+
+        w.WriteEndObject();
+        if (logprobs is { } lp)
+        {
+            w.WriteStartObject(OpenAiWire.Logprobs);
+            w.WriteStartArray(Content);
+            WriteContentLogprob(w, lp.Generator, lp.TopLogprobs, lp.Token ?? "", lp.Position);
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+        else
+        {
+            w.WriteNull(OpenAiWire.Logprobs);
+        }
+
+        WriteFinishReason(w, finishReason);
+        if (finishReason is not null)
+        {
+            WriteStopReason(w, stopReason);
+        }
+
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (continuousUsage is { } usage)
+        {
+            WriteUsage(w, usage);
+        }
+        else
+        {
+            w.WriteNull(OpenAiWire.Usage);
+        }
+
+        w.WriteEndObject();
+    }
+
+    protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteEndArray();
+        WriteUsage(w, usage, omitNullDetails: true); // vLLM writes this chunk with exclude_none
+        w.WriteEndObject();
+    }
+
+    /// <summary>ChatCompletionLogProbsContent: token, logprob, bytes, top_logprobs (the first <paramref name="top"/> entries, chosen first).</summary>
+    private static void WriteContentLogprob(Utf8JsonWriter w, LogprobGenerator generator, int top, string token, int position)
+    {
+        w.WriteStartObject();
+        WriteLogprob(w, token, LogprobGenerator.ChosenLogprob(position));
+        w.WriteStartArray(TopLogprobs);
+        foreach (var entry in generator.TopLogprobs(token, position, top))
+        {
+            w.WriteStartObject();
+            WriteLogprob(w, entry.Token, entry.Logprob);
+            w.WriteEndObject();
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
+    /// <summary>ChatCompletionLogProb's fields: token, logprob, bytes (the token's UTF-8 bytes).</summary>
+    private static void WriteLogprob(Utf8JsonWriter w, string token, double logprob)
+    {
+        w.WriteString(Token, token);
+        w.WriteNumber(Logprob, logprob);
+        w.WriteStartArray(Bytes);
+        var count = Encoding.UTF8.GetByteCount(token);
+        Span<byte> bytes = count <= 256 ? stackalloc byte[count] : new byte[count];
+        Encoding.UTF8.GetBytes(token, bytes);
+        foreach (var b in bytes)
+        {
+            w.WriteNumberValue(b);
+        }
+
+        w.WriteEndArray();
+    }
+}

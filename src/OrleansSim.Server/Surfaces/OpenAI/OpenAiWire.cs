@@ -1,0 +1,221 @@
+using System.Text.Json;
+using OrleansSim.Core.Generation;
+using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
+
+namespace OrleansSim.Server.Surfaces.OpenAI;
+
+/// <summary>The logprobs of the one token a streamed chunk carries.</summary>
+/// <param name="Generator">Where the synthetic values come from.</param>
+/// <param name="TopLogprobs">The request's top-logprob count (<see cref="InferenceRequest.TopLogprobs"/>).</param>
+/// <param name="Position">The token's index in its choice's output.</param>
+/// <param name="TextOffset">Completions: characters of the choice's output before this token.</param>
+/// <param name="Token">The chunk's token (null: the chunk carries none, only an echoed prompt).</param>
+/// <param name="EchoPieces">Completions echo, first chunk only: the prompt's pieces, listed before the token.</param>
+public readonly record struct ChunkLogprobs(LogprobGenerator Generator, int TopLogprobs, int Position, int TextOffset, string? Token, IReadOnlyList<string>? EchoPieces = null);
+
+/// <summary>
+/// The pieces the OpenAI-shaped surfaces (chat and text completions) share, written field by field in vLLM's order
+/// (vllm/entrypoints/openai/protocol.py): the id/object/created/model header, UsageInfo, stop_reason, the null fields
+/// <c>model_dump()</c> keeps. Property names are encoded once (writing a string name transcodes and escapes it on
+/// every call).
+/// </summary>
+public static class OpenAiWire
+{
+    public static readonly JsonEncodedText Id = JsonEncodedText.Encode("id");
+    public static readonly JsonEncodedText Object = JsonEncodedText.Encode("object");
+    public static readonly JsonEncodedText Created = JsonEncodedText.Encode("created");
+    public static readonly JsonEncodedText Model = JsonEncodedText.Encode("model");
+    public static readonly JsonEncodedText Choices = JsonEncodedText.Encode("choices");
+    public static readonly JsonEncodedText Index = JsonEncodedText.Encode("index");
+    public static readonly JsonEncodedText Logprobs = JsonEncodedText.Encode("logprobs");
+    public static readonly JsonEncodedText FinishReason = JsonEncodedText.Encode("finish_reason");
+    public static readonly JsonEncodedText StopReason = JsonEncodedText.Encode("stop_reason");
+    public static readonly JsonEncodedText Usage = JsonEncodedText.Encode("usage");
+    public static readonly JsonEncodedText PromptTokens = JsonEncodedText.Encode("prompt_tokens");
+    public static readonly JsonEncodedText TotalTokens = JsonEncodedText.Encode("total_tokens");
+    public static readonly JsonEncodedText CompletionTokens = JsonEncodedText.Encode("completion_tokens");
+    public static readonly JsonEncodedText PromptTokensDetails = JsonEncodedText.Encode("prompt_tokens_details");
+    public static readonly JsonEncodedText CachedTokens = JsonEncodedText.Encode("cached_tokens");
+    public static readonly JsonEncodedText TopLogprobs = JsonEncodedText.Encode("top_logprobs");
+
+    /// <summary>Response-level fields vLLM writes as null on both surfaces.</summary>
+    public static readonly JsonEncodedText[] NullResponseFields = [Encode("service_tier"), Encode("system_fingerprint")];
+
+    public static JsonEncodedText Encode(string name) => JsonEncodedText.Encode(name);
+
+    /// <summary>The fields every response and chunk starts with: id (<paramref name="idPrefix"/> + request id), object, created, model.</summary>
+    public static void WriteHeader(Utf8JsonWriter w, string idPrefix, InferenceRequest request, JsonEncodedText objectName, long created)
+    {
+        WriteId(w, idPrefix, request.RequestId);
+        w.WriteString(Object, objectName);
+        w.WriteNumber(Created, created);
+        w.WriteString(Model, request.ResponseModel);
+    }
+
+    /// <summary>Writes <c>"id": "&lt;prefix&gt;&lt;request id&gt;"</c> without building the string (this runs once per streamed chunk).</summary>
+    public static void WriteId(Utf8JsonWriter w, string prefix, string requestId)
+    {
+        var length = prefix.Length + requestId.Length;
+        if (length > 256)
+        {
+            w.WriteString(Id, prefix + requestId);
+            return;
+        }
+
+        Span<char> id = stackalloc char[length];
+        prefix.CopyTo(id);
+        requestId.CopyTo(id[prefix.Length..]);
+        w.WriteString(Id, id);
+    }
+
+    public static void WriteNulls(Utf8JsonWriter w, JsonEncodedText[] names)
+    {
+        foreach (var name in names)
+        {
+            w.WriteNull(name);
+        }
+    }
+
+    /// <summary>vLLM's stop_reason: the stop string that matched, else null.</summary>
+    public static void WriteStopReason(Utf8JsonWriter w, string? stopReason)
+    {
+        if (stopReason is null)
+        {
+            w.WriteNull(StopReason);
+        }
+        else
+        {
+            w.WriteString(StopReason, stopReason);
+        }
+    }
+
+    public static void WriteFinishReason(Utf8JsonWriter w, string? finishReason)
+    {
+        if (finishReason is null)
+        {
+            w.WriteNull(FinishReason);
+        }
+        else
+        {
+            w.WriteString(FinishReason, finishReason);
+        }
+    }
+
+    /// <summary>UsageInfo: prompt, total and completion tokens, and the cached-token details with the KV cache on.</summary>
+    public static void WriteUsage(Utf8JsonWriter w, Usage usage, bool omitNullDetails = false)
+    {
+        w.WriteStartObject(Usage);
+        w.WriteNumber(PromptTokens, usage.PromptTokens);
+        w.WriteNumber(TotalTokens, usage.TotalTokens);
+        w.WriteNumber(CompletionTokens, usage.CompletionTokens);
+        if (usage.CachedTokens is { } cached)
+        {
+            w.WriteStartObject(PromptTokensDetails);
+            w.WriteNumber(CachedTokens, cached);
+            w.WriteEndObject();
+        }
+        else if (!omitNullDetails)
+        {
+            w.WriteNull(PromptTokensDetails);
+        }
+
+        w.WriteEndObject();
+    }
+}
+
+/// <summary>
+/// The stream both OpenAI completion surfaces send: per token step one chunk per choice (the choice's finish_reason and
+/// stop_reason ride on the chunk of its last token, as in vLLM; an empty output gets one chunk of its own), optional
+/// continuous usage on every chunk, the <c>include_usage</c> chunk after the last step, then <c>[DONE]</c>. A
+/// surface supplies the chunk shape.
+/// </summary>
+public abstract class OpenAiStreamWriter : ResponseWriter
+{
+    private readonly int[]? _textOffsets;
+
+    protected OpenAiStreamWriter(InferenceRun run) : base(run)
+    {
+        // Logprobs off: no per-choice offsets and a null ChunkLogprobs per token, so nothing is allocated per token.
+        _textOffsets = Request.TopLogprobs is null ? null : new int[run.Choices.Length];
+        if (_textOffsets is not null && Request.Echo)
+        {
+            // Echoed completions: the output's offsets and positions continue after the prompt's pieces.
+            for (var c = 0; c < _textOffsets.Length; c++)
+            {
+                _textOffsets[c] = LogprobGenerator.CodePointLength(run.PromptOf(c).EchoText);
+            }
+        }
+    }
+
+    /// <summary>One chunk for choice <paramref name="c"/>; <paramref name="finishReason"/> non-null on its last.</summary>
+    protected abstract void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs);
+
+    /// <summary>The chunk that opens choice <paramref name="c"/> before its first token (chat: the role chunk).</summary>
+    protected virtual void WriteOpening(SseWriter sse, int c)
+    {
+    }
+
+    /// <summary>The final usage chunk of <c>stream_options.include_usage</c>.</summary>
+    protected abstract void WriteUsageChunk(Utf8JsonWriter w, Usage usage);
+
+    /// <summary>Completions <c>echo</c>: the prompt of choice <paramref name="c"/>, sent before its first token.</summary>
+    protected string EchoPrefix(int c) => Request.Echo ? Run.PromptOf(c).EchoText : "";
+
+    /// <summary>Completions <c>echo</c> with logprobs: the prompt pieces of choice <paramref name="c"/>, else null.</summary>
+    protected IReadOnlyList<string>? EchoPieces(int c) => Request.Echo ? Run.PromptOf(c).EchoPieces : null;
+
+    /// <summary>The text of an empty output's only chunk (chat: none).</summary>
+    protected abstract string? EmptyOutputContent(int c);
+
+    /// <summary><c>continuous_usage_stats</c>: the usage of choice <paramref name="c"/> after <paramref name="produced"/> tokens, else null.</summary>
+    protected Usage? Continuous(int c, int produced) =>
+        Request.ContinuousUsageStats ? new Usage(Run.PromptOf(c).PromptTokens, produced) { CachedTokens = Run.CachedTokens } : null;
+
+    public sealed override void WriteStep(SseWriter sse, int k)
+    {
+        var choices = Run.Choices;
+        for (var c = 0; c < choices.Length; c++)
+        {
+            var tokens = choices[c].Tokens;
+            if (k == 0)
+            {
+                WriteOpening(sse, c);
+            }
+
+            var last = k == tokens.Count - 1;
+            if (k < tokens.Count)
+            {
+                ChunkLogprobs? chunkLogprobs = null;
+                if (_textOffsets is not null)
+                {
+                    var echoPieces = EchoPieces(c);
+                    chunkLogprobs = new ChunkLogprobs(Run.Logprobs, Request.TopLogprobs!.Value, (echoPieces?.Count ?? 0) + k, _textOffsets[c], tokens[k], k == 0 ? echoPieces : null);
+                    _textOffsets[c] += LogprobGenerator.CodePointLength(tokens[k]);
+                }
+
+                WriteChunk(sse.BeginEvent(), c, k == 0 ? EchoPrefix(c) + tokens[k] : tokens[k],
+                    last ? choices[c].FinishReason : null, Continuous(c, k + 1), last ? choices[c].StopReason : null, chunkLogprobs);
+                sse.EndEvent();
+            }
+            else if (k == 0)
+            {
+                // An empty output (echo without generation): the prompt's logprobs still ride on this chunk.
+                ChunkLogprobs? promptLogprobs = _textOffsets is not null && EchoPieces(c) is { } pieces
+                    ? new ChunkLogprobs(Run.Logprobs, Request.TopLogprobs!.Value, pieces.Count, 0, null, pieces)
+                    : null;
+                WriteChunk(sse.BeginEvent(), c, EmptyOutputContent(c), choices[c].FinishReason, Continuous(c, 0), choices[c].StopReason, promptLogprobs);
+                sse.EndEvent();
+            }
+        }
+    }
+
+    public override void WriteStreamEnd(SseWriter sse)
+    {
+        if (Request.IncludeUsage)
+        {
+            WriteUsageChunk(sse.BeginEvent(), Run.Usage);
+            sse.EndEvent();
+        }
+    }
+}
