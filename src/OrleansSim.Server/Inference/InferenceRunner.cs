@@ -13,7 +13,8 @@ namespace OrleansSim.Server.Inference;
 /// <summary>
 /// Runs one validated request against its rank: admit (one grain call, returns once a slot is held),
 /// generate the choices, pace them out at the planned times (SSE chunks or one JSON body), release
-/// (one grain call). A client that disconnects cancels the wait or the stream and frees its slot.
+/// (one grain call, through the request's <see cref="RankLease"/>, whatever happened). A client that disconnects
+/// cancels the wait or the stream; the lease's release frees whatever the rank holds for it.
 /// Each request is traced into its rank's metrics (<see cref="RequestTrace"/>).
 /// </summary>
 public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, ITextGenerator generator, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
@@ -23,13 +24,17 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         var aborted = context.RequestAborted;
         var trace = metrics.For(context).Begin(request);
         var arrivedAt = time.GetTimestamp();
+        // Everything this request takes on its rank is filed under the lease's key and freed by its one release,
+        // at the latest here at the end, whatever happened (admission cancelled or timed out, stream cut, write failed).
+        await using var lease = new RankLease(rank);
         AdmitResult plan;
         try
         {
-            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
+            plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
+            await lease.ReleaseAsync(); // the slot may have been granted as the wait was cancelled
             trace.OnAborted();
             return;
         }
@@ -42,6 +47,12 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         if (plan.Status == AdmitStatus.KvCacheTooSmall)
         {
             throw new ApiException(StatusCodes.Status500InternalServerError, "the kv cache does not have sufficient capacity to store this request");
+        }
+
+        if (plan.Status == AdmitStatus.Released)
+        {
+            trace.OnAborted();
+            return;
         }
 
         int? cached = options.EnableKvCache ? plan.CachedTokens : null;
@@ -104,18 +115,16 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away: free its slot first, so a scrape that sees the abort sees the slot free too.
-            await rank.Release(plan.Ticket);
+            await lease.ReleaseAsync();
             trace.OnAborted();
             return;
         }
         catch
         {
-            await rank.Release(plan.Ticket);
+            await lease.ReleaseAsync();
             trace.OnFailed();
             throw;
         }
-
-        await rank.Release(plan.Ticket);
     }
 
     private GeneratedText[] Generate(InferenceRequest request, Random random)
