@@ -40,6 +40,8 @@ public sealed class RankGrain : Grain, IRankGrain
     private readonly SlotScheduler<Holding> _scheduler;
     private readonly RuntimeSettings _settings;
     private readonly Dictionary<Guid, Holding> _holdings = [];
+    // Engine clock: the engine's ticket of each lease (the engine files its holdings under the ticket).
+    private readonly Dictionary<Guid, long> _engineTickets = [];
     private readonly ReleasedKeys<Guid> _released;
     private readonly Queue<LoraChange> _loraChanges = new();
     private long _lorasVersion;
@@ -248,7 +250,7 @@ public sealed class RankGrain : Grain, IRankGrain
         var running = _scheduler.Running;
         var latency = _settings.Latency; // the latency settings of this moment (POST /admin/config may change them)
         var ttft = latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
-        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), cached, latency.LoadFactor(running));
+        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running));
     }
 
     /// <summary>What one request holds on this rank, filed under its lease key: a place in the queue, then a slot, its KV blocks and adapter use.</summary>
