@@ -47,7 +47,7 @@ public sealed class RankSchedulingTests
     [Fact]
     public async Task EachDataParallelPortHasItsOwnRank()
     {
-        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(700) }, ranks: 3);
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(700), InterTokenLatency = TimeSpan.FromMilliseconds(50) }, ranks: 3);
         for (var rank = 0; rank < 3; rank++)
         {
             var (response, body) = await host.ClientFor(rank).PostJsonAsync("/v1/chat/completions", """{"model":"test-model","messages":[{"role":"user","content":"port check"}]}""");
