@@ -2,29 +2,39 @@ namespace OrleansSim.Grains.Ranks;
 
 /// <summary>
 /// One data-parallel rank of one pod: the single owner of its wait queue and slots. Keyed by
-/// <see cref="RankKey"/>. The request path makes exactly two calls per request: <see cref="Admit"/>
-/// and <see cref="Release"/>.
+/// <see cref="RankKey"/>. The request path makes exactly two calls per request, both keyed by the request's
+/// lease key (unique per request, made by the front-end; see <see cref="RankLease"/>): <see cref="Admit"/>
+/// and <see cref="Release"/>. Everything the grain holds for a request (its place in the queue, its slot,
+/// its pinned KV blocks, its use of a LoRA adapter) is filed under that key, and <see cref="Release"/>
+/// frees all of it, whatever state the request is in, whatever became of the <see cref="Admit"/> call.
 /// </summary>
 public interface IRankGrain : IGrainWithStringKey
 {
     /// <summary>
-    /// Returns when the request holds a slot (with its plan), or at once with
-    /// <see cref="AdmitStatus.QueueFull"/>. Cancelling <paramref name="cancellationToken"/> while the
-    /// request waits removes it from the queue.
+    /// Returns when the request holds a slot (with its plan), or at once with <see cref="AdmitStatus.QueueFull"/>,
+    /// <see cref="AdmitStatus.KvCacheTooSmall"/> or, when <see cref="Release"/> for this key came first,
+    /// <see cref="AdmitStatus.Released"/>. Cancelling <paramref name="cancellationToken"/> is the same as
+    /// <see cref="Release"/>. Whatever the caller saw of this call (a result, a cancellation, a timeout), it
+    /// calls <see cref="Release"/> with the same key afterwards.
     /// </summary>
     [ResponseTimeout("1.00:00:00")]
-    Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken);
+    Task<AdmitResult> Admit(Guid lease, AdmitRequest request, CancellationToken cancellationToken);
 
     /// <summary>
-    /// <c>--latency-calculator step</c> only: the admitted request (by its ticket) produces <paramref name="outputTokens"/>
-    /// tokens and joins the rank's engine; its token deadlines arrive on the stream its runner opened on this
-    /// process's <see cref="Core.Engine.EngineBoard"/>. False when the ticket is unknown or the grain is not in the
-    /// runner's process. One call per request.
+    /// <c>--latency-calculator step</c> only: the admitted request (by the ticket its admission returned) produces
+    /// <paramref name="outputTokens"/> tokens and joins the rank's engine; its token deadlines arrive on the stream its
+    /// runner opened on this process's <see cref="Core.Engine.EngineBoard"/>. False when the ticket is unknown (released)
+    /// or the grain is not in the runner's process. One call per request.
     /// </summary>
     Task<bool> Join(long ticket, int outputTokens);
 
-    /// <summary>Frees the slot of an admitted request (by its ticket) and starts the next waiting one.</summary>
-    Task Release(long ticket);
+    /// <summary>
+    /// Frees whatever the request holds under <paramref name="lease"/>: takes it out of the queue if it waits
+    /// (its <see cref="Admit"/> returns <see cref="AdmitStatus.Released"/>), frees its slot, KV blocks and
+    /// adapter use if it runs (and starts the next waiters). Idempotent; an unknown key is remembered for a
+    /// while so that an <see cref="Admit"/> arriving after its own release is refused.
+    /// </summary>
+    Task Release(Guid lease);
 
     Task<RankStatus> GetStatus();
 }

@@ -14,6 +14,9 @@ namespace OrleansSim.Grains.Ranks;
 /// A rank: <c>--max-num-seqs</c> slots, a wait queue, LoRA residency (<c>--max-loras</c>) and, with
 /// <c>--enable-kvcache</c>, the rank's KV blocks. Reentrant so that waiting admissions do not block
 /// releases; Orleans still runs one turn at a time, so the state needs no locks.
+/// Every request is a <see cref="Holding"/> filed under its lease key from the moment it is queued or runs
+/// until <see cref="Release"/> (or the cancellation of its <see cref="Admit"/>) frees it: the one place where a
+/// place in the queue, a slot, pinned KV blocks and an adapter's use are given back.
 /// </summary>
 [Reentrant]
 [Orleans.Placement.PreferLocalPlacement]
@@ -23,13 +26,23 @@ public sealed class RankGrain : Grain, IRankGrain
     /// <summary>Adapter-set changes kept for the metrics scrape (more between two scrapes lose only intermediate states).</summary>
     private const int LoraChangeWindow = 64;
 
+    /// <summary>
+    /// How many leases released before their admission arrived are remembered, and for how long: an
+    /// <see cref="Admit"/> overtaken by its own <see cref="Release"/> arrives within milliseconds.
+    /// </summary>
+    private const int ReleasedKeyCapacity = 65_536;
+    private static readonly TimeSpan ReleasedKeyAge = TimeSpan.FromMinutes(10);
+
     private readonly SimulatorOptions _options;
     private readonly TimeProvider _time;
     private readonly ILogger<RankGrain> _logger;
-    // A waiter starts once a slot is free, its adapter may run, and (with the KV cache) its blocks are pinned.
-    private readonly SlotScheduler<Waiter> _scheduler;
+    // A holding starts once a slot is free, its adapter may run, and (with the KV cache) its blocks are pinned.
+    private readonly SlotScheduler<Holding> _scheduler;
     private readonly RuntimeSettings _settings;
-    private readonly Dictionary<long, Waiter> _running = [];
+    private readonly Dictionary<Guid, Holding> _holdings = [];
+    // Engine clock: the engine's ticket of each lease (the engine files its holdings under the ticket).
+    private readonly Dictionary<Guid, long> _engineTickets = [];
+    private readonly ReleasedKeys<Guid> _released;
     private readonly Queue<LoraChange> _loraChanges = new();
     private long _lorasVersion;
     private RankKvCache? _kv;
@@ -46,10 +59,11 @@ public sealed class RankGrain : Grain, IRankGrain
         _settings = settings;
         _time = time;
         _logger = logger;
-        _scheduler = new SlotScheduler<Waiter>(
+        _released = new ReleasedKeys<Guid>(time, ReleasedKeyCapacity, ReleasedKeyAge);
+        _scheduler = new SlotScheduler<Holding>(
             options.MaxNumSeqs, options.MaxWaitingQueueLength, options.MaxLoras,
-            adapterOf: static w => w.Request.Lora,
-            tryStart: static w => w.TryAcquireBlocks());
+            adapterOf: static h => h.Request.Lora,
+            tryStart: static h => h.TryAcquireBlocks());
     }
 
     public override Task OnActivateAsync(CancellationToken cancellationToken)
@@ -72,8 +86,18 @@ public sealed class RankGrain : Grain, IRankGrain
         return Task.CompletedTask;
     }
 
-    public async Task<AdmitResult> Admit(AdmitRequest request, CancellationToken cancellationToken)
+    public async Task<AdmitResult> Admit(Guid lease, AdmitRequest request, CancellationToken cancellationToken)
     {
+        if (_released.TryTake(lease))
+        {
+            return AdmitResult.Released; // its Release overtook it: the client is gone
+        }
+
+        if (_holdings.ContainsKey(lease))
+        {
+            throw new ArgumentException($"Lease {lease} is already admitted on rank {_rank}.", nameof(lease));
+        }
+
         if (_engine is not null)
         {
             // Engine clock: taken in at once; the engine decides when it runs (queue time is measured by its stream).
@@ -87,38 +111,36 @@ public sealed class RankGrain : Grain, IRankGrain
             }
 
             _admitted = ticket;
+            _engineTickets.Add(lease, ticket);
             return new AdmitResult(AdmitStatus.Admitted, request.Seed ?? _random.NextInt64(), TimeSpan.Zero, TimeSpan.Zero, ticket);
         }
 
-        var waiter = new Waiter(request, _time.GetTimestamp(), _kv);
-        if (waiter.Blocks is { } blocks && !_kv!.FitsAtAll(blocks))
+        var holding = new Holding(request, _time.GetTimestamp(), _kv);
+        if (holding.Blocks is { } blocks && !_kv!.FitsAtAll(blocks))
         {
             return AdmitResult.KvCacheTooSmall;
         }
 
-        var outcome = _scheduler.TryAdmit(waiter);
+        var outcome = _scheduler.TryAdmit(holding);
         NoteLoraChange();
-        switch (outcome)
+        if (outcome == AdmitOutcome.QueueFull)
         {
-            case AdmitOutcome.Running:
-                return Start(waiter);
-            case AdmitOutcome.QueueFull:
-                return AdmitResult.QueueFull;
+            return AdmitResult.QueueFull;
+        }
+
+        _holdings.Add(lease, holding);
+        if (outcome == AdmitOutcome.Running)
+        {
+            return Start(holding);
         }
 
         try
         {
-            return await waiter.Slot.Task.WaitAsync(cancellationToken);
+            return await holding.Admitted.Task.WaitAsync(cancellationToken);
         }
         catch (OperationCanceledException)
         {
-            // Either still queued (drop it), or promoted in the same instant (give the slot back).
-            if (!_scheduler.CancelWaiting(waiter) && waiter.Slot.Task.IsCompletedSuccessfully)
-            {
-                ReleaseSlot(waiter.Slot.Task.Result.Ticket);
-            }
-
-            NoteLoraChange();
+            Free(lease); // the caller gave up waiting: the same as its Release (which still comes, and finds nothing)
             throw;
         }
     }
@@ -126,15 +148,9 @@ public sealed class RankGrain : Grain, IRankGrain
     public Task<bool> Join(long ticket, int outputTokens) =>
         Task.FromResult(_engine?.Join(ticket, outputTokens) ?? false);
 
-    public Task Release(long ticket)
+    public Task Release(Guid lease)
     {
-        if (_engine is not null)
-        {
-            _completed += _engine.Release(ticket) ? 1 : 0;
-            return Task.CompletedTask;
-        }
-
-        ReleaseSlot(ticket);
+        Free(lease);
         return Task.CompletedTask;
     }
 
@@ -158,22 +174,51 @@ public sealed class RankGrain : Grain, IRankGrain
             LoraChanges = [new LoraChange(string.Join(',', engine.WaitingAdapters), string.Join(',', engine.RunningAdapters), _time.GetUtcNow())],
         };
 
-    private void ReleaseSlot(long ticket)
+    /// <summary>
+    /// Gives back everything held under <paramref name="lease"/>, whatever state it is in: a waiting request
+    /// leaves the queue (its admission answers <see cref="AdmitStatus.Released"/>); a running one frees its
+    /// slot, KV blocks and adapter use, and the waiters that can now run start. An unknown key is remembered,
+    /// so its admission, if still on its way, is refused.
+    /// </summary>
+    private void Free(Guid lease)
     {
-        if (!_running.Remove(ticket, out var finished))
+        if (_engine is not null)
         {
+            if (_engineTickets.Remove(lease, out var ticket))
+            {
+                _completed += _engine.Release(ticket) ? 1 : 0;
+            }
+            else
+            {
+                _released.Add(lease);
+            }
+
             return;
         }
 
-        _completed++;
-        if (finished.Lease is { } lease)
+        if (!_holdings.Remove(lease, out var holding))
         {
-            _kv!.Release(lease);
+            _released.Add(lease);
+            return;
         }
 
-        foreach (var next in _scheduler.Release(finished))
+        if (holding.IsRunning)
         {
-            next.Slot.TrySetResult(Start(next));
+            _completed++;
+            if (holding.Lease is { } kvLease)
+            {
+                _kv!.Release(kvLease);
+            }
+
+            foreach (var next in _scheduler.Release(holding))
+            {
+                next.Admitted.TrySetResult(Start(next));
+            }
+        }
+        else
+        {
+            _scheduler.CancelWaiting(holding);
+            holding.Admitted.TrySetResult(AdmitResult.Released);
         }
 
         NoteLoraChange();
@@ -195,21 +240,26 @@ public sealed class RankGrain : Grain, IRankGrain
         }
     }
 
-    private AdmitResult Start(Waiter waiter)
+    /// <summary>The holding got its slot (the scheduler just started it): plans its output.</summary>
+    private AdmitResult Start(Holding holding)
     {
-        var ticket = ++_admitted;
-        _running.Add(ticket, waiter);
-        var seed = waiter.Request.Seed ?? _random.NextInt64();
-        var cached = waiter.Lease?.CachedTokens ?? 0;
+        _admitted++;
+        holding.IsRunning = true;
+        var seed = holding.Request.Seed ?? _random.NextInt64();
+        var cached = holding.Lease?.CachedTokens ?? 0;
         var running = _scheduler.Running;
         var latency = _settings.Latency; // the latency settings of this moment (POST /admin/config may change them)
-        var ttft = latency.NextTimeToFirstToken(_random, waiter.Request.PromptTokens, cached, running);
-        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(waiter.EnqueuedAt), ticket, cached, latency.LoadFactor(running));
+        var ttft = latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
+        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running));
     }
 
-    private sealed class Waiter(AdmitRequest request, long enqueuedAt, RankKvCache? kv)
+    /// <summary>What one request holds on this rank, filed under its lease key: a place in the queue, then a slot, its KV blocks and adapter use.</summary>
+    private sealed class Holding(AdmitRequest request, long enqueuedAt, RankKvCache? kv)
     {
         public AdmitRequest Request { get; } = request;
+
+        /// <summary>False while it waits in the queue, true once it holds a slot.</summary>
+        public bool IsRunning { get; set; }
 
         public long EnqueuedAt { get; } = enqueuedAt;
 
@@ -219,7 +269,8 @@ public sealed class RankGrain : Grain, IRankGrain
         /// <summary>The pinned blocks, once the scheduler let the waiter start.</summary>
         public KvLease? Lease { get; private set; }
 
-        public TaskCompletionSource<AdmitResult> Slot { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+        /// <summary>Completes when a waiting holding is started (its plan) or released while waiting.</summary>
+        public TaskCompletionSource<AdmitResult> Admitted { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
 
         /// <summary>The scheduler's gate: pins the prompt's blocks, or false when the cache has no room yet.</summary>
         public bool TryAcquireBlocks()

@@ -25,11 +25,14 @@ public enum AdmitStatus
     QueueFull,
     /// <summary>The prompt needs more KV blocks than the rank's whole cache (<c>--kv-cache-size</c>) holds.</summary>
     KvCacheTooSmall,
+    /// <summary>The lease was released before or while it waited (its client went away): nothing is held.</summary>
+    Released,
 }
 
 /// <summary>
 /// The rank's plan for an admitted request: the seed its output is drawn from, the time to first
-/// token the latency model chose, how long it waited for its slot, and the ticket that releases it.
+/// token the latency model chose and how long it waited for its slot (the request's lease key releases it); with the engine clock, the
+/// engine's <paramref name="Ticket"/> that joins it (<see cref="IRankGrain.Join"/>).
 /// <paramref name="CachedTokens"/> are the prompt tokens that hit the prefix cache; the front-end scales every
 /// inter-token gap by <paramref name="InterTokenLatencyFactor"/> (the load factor at admission).
 /// </summary>
@@ -39,13 +42,15 @@ public sealed record AdmitResult(
     [property: Id(1)] long Seed,
     [property: Id(2)] TimeSpan TimeToFirstToken,
     [property: Id(3)] TimeSpan QueueTime,
-    [property: Id(4)] long Ticket,
+    [property: Id(4)] long Ticket = 0,
     [property: Id(20)] int CachedTokens = 0,
     [property: Id(21)] double InterTokenLatencyFactor = 1.0)
 {
-    public static readonly AdmitResult QueueFull = new(AdmitStatus.QueueFull, 0, TimeSpan.Zero, TimeSpan.Zero, 0);
+    public static readonly AdmitResult QueueFull = new(AdmitStatus.QueueFull, 0, TimeSpan.Zero, TimeSpan.Zero);
 
-    public static readonly AdmitResult KvCacheTooSmall = new(AdmitStatus.KvCacheTooSmall, 0, TimeSpan.Zero, TimeSpan.Zero, 0);
+    public static readonly AdmitResult KvCacheTooSmall = new(AdmitStatus.KvCacheTooSmall, 0, TimeSpan.Zero, TimeSpan.Zero);
+
+    public static readonly AdmitResult Released = new(AdmitStatus.Released, 0, TimeSpan.Zero, TimeSpan.Zero);
 }
 
 /// <summary>

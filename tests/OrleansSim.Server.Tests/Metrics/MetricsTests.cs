@@ -69,9 +69,9 @@ public sealed class MetricsTests
         Assert.Equal(0, after.Bucket(Ttft, "0.1") - before.Bucket(Ttft, "0.1"));
         Assert.Equal(3, after.Bucket(Ttft, "+Inf") - before.Bucket(Ttft, "+Inf"));
         Assert.InRange(Delta(Ttft + "_sum"), 3 * 0.1, 3 * 2.0);
-        // Tokens are due every 30 ms from absolute deadlines, so the gaps average ~30 ms even when one
-        // flush is late and the next gap short (generous bounds for a loaded machine).
-        Assert.InRange(Delta(Itl + "_sum") / Delta(Itl + "_count"), 0.02, 0.5);
+        // Tokens are due every 30 ms from absolute deadlines. A late first flush makes the following gaps short
+        // (they catch up with their deadlines), so only a generous upper bound holds on a loaded machine.
+        Assert.InRange(Delta(Itl + "_sum") / Delta(Itl + "_count"), 0, 0.5);
         Assert.Equal(Delta(Itl + "_count"), after.Bucket(Itl, "+Inf") - before.Bucket(Itl, "+Inf"));
 
         // Idle again: the gauges return to zero (the slot is released just after the last byte).
