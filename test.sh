@@ -26,7 +26,8 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
 fi
 
 # The k8s manifest tests validate offline against the Kubernetes schemas of an npm package (k8s/validate).
-if [ ! -d k8s/validate/node_modules ]; then
+# Re-installed when package-lock.json changed since the last install (a checkout that added a package).
+if [ ! -f k8s/validate/node_modules/.package-lock.json ] || [ k8s/validate/package-lock.json -nt k8s/validate/node_modules/.package-lock.json ]; then
   npm ci --prefix k8s/validate --silent --no-audit --no-fund >/dev/null 2>&1 || echo "warning: npm ci in k8s/validate failed"
 fi
 

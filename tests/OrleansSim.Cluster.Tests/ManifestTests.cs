@@ -36,17 +36,7 @@ public sealed class ManifestTests
 
         // The mounted config.yaml is one the simulator accepts, in cluster mode, with the overlay's DP size.
         var configMap = docs.Single(d => Kind(d) == "ConfigMap");
-        var configFile = Path.Combine(Path.GetTempPath(), $"orleanssim-k8s-{Guid.NewGuid():N}.yaml");
-        await File.WriteAllTextAsync(configFile, Scalar((YamlMappingNode)configMap["data"], "config.yaml"));
-        SimulatorOptions options;
-        try
-        {
-            options = OptionsLoader.Load(["--config", configFile], new Dictionary<string, string?> { ["POD_NAME"] = "p", ["POD_IP"] = "10.0.0.7" });
-        }
-        finally
-        {
-            File.Delete(configFile);
-        }
+        var options = await LoadConfigAsync(configMap);
 
         Assert.Equal(dataParallelSize, options.DataParallelSize);
         Assert.Equal(ClusterProvider.Redis, options.ClusterProvider);
@@ -122,6 +112,141 @@ public sealed class ManifestTests
         var security = (YamlMappingNode)pod["securityContext"];
         Assert.Equal(Scalar(security, "runAsGroup"), Scalar(security, "fsGroup"));
     }
+
+    /// <summary>
+    /// Every rank port of every pod is scraped and nothing else is: the overlay rendered with the PodMonitor
+    /// component validates (Prometheus Operator schema included), and the PodMonitor's and
+    /// prometheus-kubernetes.yml's keep rules, evaluated as Prometheus evaluates them against the discovered
+    /// container ports, keep exactly the rank ports; k8s/prometheus.yml passes promtool.
+    /// </summary>
+    [Theory]
+    [InlineData("single", 1)]
+    [InlineData("cluster", 2)]
+    public async Task EveryRankPortIsScraped(string overlay, int dataParallelSize)
+    {
+        var work = Directory.CreateTempSubdirectory("orleanssim-k8s-");
+        string rendered;
+        try
+        {
+            // kustomize wants relative paths to other kustomizations.
+            var k8s = Path.GetRelativePath(work.FullName, Path.Combine(Root, "k8s"));
+            await File.WriteAllTextAsync(Path.Combine(work.FullName, "kustomization.yaml"), $"""
+                apiVersion: kustomize.config.k8s.io/v1beta1
+                kind: Kustomization
+                resources:
+                  - {k8s}/overlays/{overlay}
+                components:
+                  - {k8s}/components/podmonitor
+                """);
+            var (renderExit, output, renderErr) = await RunAsync("kubectl", null, "kustomize", work.FullName);
+            Assert.True(renderExit == 0, $"kubectl kustomize failed: {renderErr}");
+            rendered = output;
+        }
+        finally
+        {
+            work.Delete(recursive: true);
+        }
+
+        var (validExit, report, validErr) = await RunAsync("node", rendered, Path.Combine(Root, "k8s", "validate", "validate.mjs"));
+        Assert.True(validExit == 0, $"schema validation failed:\n{report}\n{validErr}");
+        Assert.Contains("valid: monitoring.coreos.com/v1/PodMonitor orleanssim", report, StringComparison.Ordinal);
+
+        var docs = Parse(rendered);
+        var options = await LoadConfigAsync(docs.Single(d => Kind(d) == "ConfigMap"));
+        Assert.Equal(dataParallelSize, options.DataParallelSize);
+        var rankPorts = Enumerable.Range(options.Port, options.DataParallelSize).ToList();
+        var template = (YamlMappingNode)((YamlMappingNode)docs.Single(d => Kind(d) == "Deployment" && Name(d) == "orleanssim")["spec"])["template"];
+        var podLabels = Map((YamlMappingNode)((YamlMappingNode)template["metadata"])["labels"]);
+        var annotations = Map((YamlMappingNode)((YamlMappingNode)template["metadata"])["annotations"]);
+        var container = (YamlMappingNode)((YamlSequenceNode)((YamlMappingNode)template["spec"])["containers"]).Children[0];
+        var ports = ((YamlSequenceNode)container["ports"]).Children.Cast<YamlMappingNode>()
+            .Select(p => (Name: Scalar(p, "name"), Port: int.Parse(Scalar(p, "containerPort"), System.Globalization.CultureInfo.InvariantCulture))).ToList();
+        Assert.Equal("true", annotations["prometheus.io/scrape"]);
+        Assert.Equal("/metrics", annotations["prometheus.io/path"]);
+        Assert.Equal(options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), annotations["prometheus.io/port"]);
+
+        // What Prometheus' pod discovery knows of each target: one per container port.
+        Dictionary<string, string> Target((string Name, int Port) port) => new(StringComparer.Ordinal)
+        {
+            ["__meta_kubernetes_pod_container_port_name"] = port.Name,
+            ["__meta_kubernetes_pod_container_port_number"] = port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
+            ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = annotations["prometheus.io/scrape"],
+            ["__meta_kubernetes_pod_annotation_prometheus_io_path"] = annotations["prometheus.io/path"],
+        };
+
+        // Prometheus Operator: the PodMonitor selects the simulator's pods and keeps exactly the rank ports.
+        var podMonitor = (YamlMappingNode)docs.Single(d => Kind(d) == "PodMonitor")["spec"];
+        foreach (var (key, value) in Map((YamlMappingNode)((YamlMappingNode)podMonitor["selector"])["matchLabels"]))
+        {
+            Assert.Equal(value, podLabels[key]);
+        }
+
+        var endpoint = (YamlMappingNode)Assert.Single(((YamlSequenceNode)podMonitor["podMetricsEndpoints"]).Children);
+        Assert.Equal("/metrics", Scalar(endpoint, "path"));
+        var monitorRules = (YamlSequenceNode)endpoint["relabelings"];
+        Assert.Equal(rankPorts, ports.Where(p => Kept(monitorRules, "sourceLabels", Target(p))).Select(p => p.Port).Order());
+
+        // Prometheus with pod discovery (no operator): prometheus-kubernetes.yml does the same from the annotations.
+        var kubernetesJob = (YamlMappingNode)Assert.Single(((YamlSequenceNode)LoadYaml(Path.Combine(Root, "k8s", "prometheus-kubernetes.yml"))["scrape_configs"]).Children);
+        var jobRules = (YamlSequenceNode)kubernetesJob["relabel_configs"];
+        Assert.Equal(rankPorts, ports.Where(p => Kept(jobRules, "source_labels", Target(p))).Select(p => p.Port).Order());
+        // Every data-parallel size the simulator accepts (1..8) has its rank port names kept.
+        for (var rank = 0; rank < 8; rank++)
+        {
+            Assert.True(Kept(jobRules, "source_labels", Target((rank == 0 ? "http" : $"http-rank{rank}", options.Port + rank))), $"rank {rank}");
+            Assert.True(Kept(monitorRules, "sourceLabels", Target((rank == 0 ? "http" : $"http-rank{rank}", options.Port + rank))), $"rank {rank}");
+        }
+
+        // The local configuration is one Prometheus accepts.
+        var (checkExit, checkOut, checkErr) = await RunAsync("promtool", null, "check", "config", Path.Combine(Root, "k8s", "prometheus.yml"));
+        Assert.True(checkExit == 0, $"promtool check config failed:\n{checkOut}\n{checkErr}");
+    }
+
+    /// <summary>Prometheus' keep/drop relabeling: source label values joined by ';' fully matching the regex.</summary>
+    private static bool Kept(YamlSequenceNode rules, string sourceKey, Dictionary<string, string> labels)
+    {
+        foreach (var rule in rules.Children.Cast<YamlMappingNode>())
+        {
+            var action = rule.Children.ContainsKey("action") ? Scalar(rule, "action") : "replace";
+            if (action is not ("keep" or "drop"))
+            {
+                continue;
+            }
+
+            var value = string.Join(';', ((YamlSequenceNode)rule[sourceKey]).Children.Select(n => labels.GetValueOrDefault(n.ToString(), "")));
+            var matches = System.Text.RegularExpressions.Regex.IsMatch(value, $"^(?:{Scalar(rule, "regex")})$");
+            if (matches != (action == "keep"))
+            {
+                return false;
+            }
+        }
+
+        return true;
+    }
+
+    private static async Task<SimulatorOptions> LoadConfigAsync(YamlMappingNode configMap)
+    {
+        var configFile = Path.Combine(Path.GetTempPath(), $"orleanssim-k8s-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(configFile, Scalar((YamlMappingNode)configMap["data"], "config.yaml"));
+        try
+        {
+            return OptionsLoader.Load(["--config", configFile], new Dictionary<string, string?> { ["POD_NAME"] = "p", ["POD_IP"] = "10.0.0.7" });
+        }
+        finally
+        {
+            File.Delete(configFile);
+        }
+    }
+
+    private static YamlMappingNode LoadYaml(string path)
+    {
+        var stream = new YamlStream();
+        stream.Load(new StringReader(File.ReadAllText(path)));
+        return (YamlMappingNode)stream.Documents[0].RootNode;
+    }
+
+    private static Dictionary<string, string> Map(YamlMappingNode node) =>
+        node.Children.ToDictionary(c => c.Key.ToString(), c => c.Value.ToString(), StringComparer.Ordinal);
 
     private static List<YamlMappingNode> Parse(string yaml)
     {
