@@ -16,6 +16,9 @@ internal static class FlagTable
 
     public static readonly IReadOnlyList<string> FailureTypes = Chaos.FailureInjector.AllTypes;
 
+    /// <summary>--log-level values; vLLM's VLLM_LOGGING_LEVEL spellings (DEBUG, WARNING, …) are accepted in any case.</summary>
+    private static readonly string[] LogLevels = ["trace", "debug", "info", "warning", "error", "critical"];
+
     public static IReadOnlyList<FlagDefinition> All { get; } =
     [
         // --- identity / serving (supported) ---
@@ -394,6 +397,27 @@ internal static class FlagTable
             Check = v => (TimeSpan)v <= TimeSpan.Zero ? $"must be positive (got {DurationText.Format((TimeSpan)v)})" : null,
             Apply = (o, v) => o with { FakeMetricsRefreshInterval = (TimeSpan)v! }, Read = o => o.FakeMetricsRefreshInterval,
         },
+        // --- observability (supported) ---
+        new("otlp-traces-endpoint", FlagKind.String, "", "OTLP/HTTP (protobuf) URL that receives one llm_request span per request, e.g. http://collector:4318/v1/traces; none: no tracing")
+        {
+            Status = Supported, DefaultText = "none",
+            Check = v => ((string)v).Length == 0 || (Uri.TryCreate((string)v, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https")
+                ? null
+                : $"must be an http:// or https:// URL (got '{v}')",
+            Apply = (o, v) => o with { OtlpTracesEndpoint = (string)v! }, Read = o => o.OtlpTracesEndpoint,
+        },
+        new("log-format", FlagKind.String, "text", "log records as 'text' lines or 'json' objects, one per line (OrleansSim)")
+        {
+            Status = Supported, Check = OneOf("text", "json"),
+            Apply = (o, v) => o with { LogFormat = (string)v! == "json" ? LogFormat.Json : LogFormat.Text },
+            Read = o => o.LogFormat == LogFormat.Json ? "json" : "text",
+        },
+        new("log-level", FlagKind.String, "info", "least severe log level written: trace, debug, info, warning, error or critical (OrleansSim)")
+        {
+            Status = Supported, EnvVar = "VLLM_LOGGING_LEVEL",
+            Check = v => LogLevels.Contains(((string)v).ToLowerInvariant()) ? null : $"must be one of {string.Join(", ", LogLevels)} (got '{v}')",
+            Apply = (o, v) => o with { LogLevel = NormalizeLogLevel((string)v!) }, Read = o => o.LogLevel,
+        },
         new("omni", FlagKind.Bool, false, "simulate an omni (image-generating) model"),
         new("mm-encoder-only", FlagKind.Bool, false, "run only the multimodal encoder") { HasNoForm = true },
         new("image-emission-rate", FlagKind.Double, 0d, "% of omni responses that carry an image (0..100)") { Check = DoubleBetween(0, 100) },
@@ -406,6 +430,8 @@ internal static class FlagTable
         new("tensor-parallel-size", FlagKind.Int, 1, "vLLM tensor parallelism") { Status = Ignored },
         new("v", FlagKind.Int, 2, "klog log verbosity") { Status = Ignored, CommandLineOnly = true },
     ];
+
+    private static string NormalizeLogLevel(string level) => level.ToLowerInvariant();
 
     public static IReadOnlyDictionary<string, FlagDefinition> ByName { get; } =
         All.ToDictionary(d => d.Name, StringComparer.Ordinal);

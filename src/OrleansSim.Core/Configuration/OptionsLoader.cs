@@ -137,6 +137,7 @@ public static class OptionsLoader
         sb.AppendLine("Environment:");
         sb.AppendLine("  POD_NAME, POD_NAMESPACE   pod identity; when either is set responses carry x-inference-* headers");
         sb.AppendLine("  POD_IP                    pod address (default: first non-loopback IPv4 address); the silo advertises it in a cluster");
+        sb.AppendLine("  OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*   OpenTelemetry SDK settings of the span exporter");
         return sb.ToString();
     }
 

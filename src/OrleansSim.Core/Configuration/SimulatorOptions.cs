@@ -120,6 +120,14 @@ public sealed record SimulatorOptions
     public bool DatasetInMemory { get; init; }
     public string DatasetTableName { get; init; } = "llmd";
 
+    // --- observability (Server/Observability) ---
+    /// <summary><c>--otlp-traces-endpoint</c>: OTLP/HTTP URL that receives one <c>llm_request</c> span per request; empty = tracing off.</summary>
+    public string OtlpTracesEndpoint { get; init; } = "";
+    /// <summary><c>--log-format</c>: text (one line per record) or json (one JSON object per line).</summary>
+    public LogFormat LogFormat { get; init; } = LogFormat.Text;
+    /// <summary><c>--log-level</c>: trace, debug, info, warning, error or critical.</summary>
+    public string LogLevel { get; init; } = "info";
+
     // --- vLLM front-end switches ---
     /// <summary><c>--enable-request-id-headers</c>: responses carry X-Request-Id (the client's, else the generated id).</summary>
     public bool EnableRequestIdHeaders { get; init; }
@@ -151,4 +159,14 @@ public sealed record SimulatorOptions
 
     /// <summary>The first served name: what responses and metrics call the base model.</summary>
     public string DisplayModelName => ServedModelNames.Count > 0 ? ServedModelNames[0] : Model;
+}
+
+/// <summary>How log records are written to standard output.</summary>
+public enum LogFormat
+{
+    /// <summary>One human-readable line per record.</summary>
+    Text,
+
+    /// <summary>One JSON object per line.</summary>
+    Json,
 }

@@ -33,7 +33,8 @@ public static class SimulatorApp
             return ConfigError;
         }
 
-        Console.Out.WriteLine(OptionsJson.Serialize(options));
+        // The configuration as JSON either way: indented for people, one record among the others for log pipelines.
+        Console.Out.WriteLine(options.LogFormat == LogFormat.Json ? Observability.ObservabilitySetup.ConfigurationRecord(options) : OptionsJson.Serialize(options));
         if (FirstBusyPort(options) is { } busy)
         {
             Console.Error.WriteLine($"error: {busy}");

@@ -13,6 +13,7 @@ using OrleansSim.Server.Inference;
 using OrleansSim.Server.KvEvents;
 using OrleansSim.Server.Lora;
 using OrleansSim.Server.Metrics;
+using OrleansSim.Server.Observability;
 
 namespace OrleansSim.Server.Hosting;
 
@@ -27,23 +28,7 @@ public static class SimulatorHost
     {
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ApplicationName = "OrleansSim.Server" });
 
-        builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o =>
-        {
-            o.SingleLine = true;
-            o.TimestampFormat = "yyyy-MM-ddTHH:mm:ss.fffZ ";
-            o.UseUtcTimestamp = true;
-            o.IncludeScopes = true;
-        });
-        builder.Logging.SetMinimumLevel(LogLevel.Information);
-        // "Orleans." with the dot: a bare "Orleans" prefix would also match this project's "OrleansSim.*" categories.
-        builder.Logging.AddFilter("Orleans.", LogLevel.Warning);
-        builder.Logging.AddFilter("Orleans.Runtime.Silo", LogLevel.Error); // the ServerGC notes at every start
-        builder.Logging.AddFilter("Orleans.Runtime.Watchdog", LogLevel.Error); // a bogus "participant check" stall at every start
-        builder.Logging.AddFilter("Microsoft.Extensions.Hosting", LogLevel.Critical); // start failures are reported in one line by SimulatorApp
-        builder.Logging.AddFilter("Microsoft", LogLevel.Warning);
-        builder.Logging.AddFilter("Polly", LogLevel.Warning); // Orleans placement logs every resilience pipeline run at Information
-        builder.Logging.AddFilter("Microsoft.Hosting.Lifetime", LogLevel.Warning);
+        builder.Logging.AddSimulatorLogging(options);
         logging?.Invoke(builder.Logging);
 
         // Read (or generated) before anything starts, so a bad certificate or key fails the start with one line.
@@ -112,6 +97,7 @@ public static class SimulatorHost
             builder.Services.AddSingleton<EngineBoard>();
             builder.Services.AddSingleton<IEngineStepSink>(sp => sp.GetRequiredService<RankMetricsSet>());
         }
+        builder.Services.AddSimulatorTracing(options);
         builder.Services.AddSingleton<Readiness>();
         // Its StoppingAsync runs before the web server and the silo stop.
         builder.Services.AddHostedService<DrainService>();

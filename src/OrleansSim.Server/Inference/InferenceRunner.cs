@@ -22,7 +22,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
     {
         var aborted = context.RequestAborted;
-        var trace = metrics.For(context).Begin(request);
+        var trace = metrics.For(context).Begin(request, context.Request.Headers);
         var arrivedAt = time.GetTimestamp();
 
         // 1. Admit. Everything this request takes on its rank is filed under the lease's key and freed by its one release,

@@ -10,12 +10,14 @@ public sealed class RankMetricsSet : IEngineStepSink
 {
     private readonly RankDirectory _directory;
     private readonly TimeProvider _time;
+    private readonly Observability.RequestTelemetry _telemetry;
     private volatile RankMetrics[] _ranks;
 
-    public RankMetricsSet(SimulatorOptions options, RuntimeSettings settings, RankDirectory directory, TimeProvider time)
+    public RankMetricsSet(SimulatorOptions options, RuntimeSettings settings, RankDirectory directory, TimeProvider time, Observability.RequestTelemetry telemetry)
     {
         _directory = directory;
         _time = time;
+        _telemetry = telemetry;
         _ranks = Build(settings.Options);
         // POST /admin/config may pin, change or drop the fake metrics: every rank gets new registries with the new
         // values (with the fake metrics dropped, the real ones start again from zero).
@@ -43,7 +45,7 @@ public sealed class RankMetricsSet : IEngineStepSink
         var fake = options.FakeMetrics is { } spec ? new FakeMetricsClock(spec, options.FakeMetricsRefreshInterval, _time) : null;
         for (var r = 0; r < ranks.Length; r++)
         {
-            ranks[r] = new RankMetrics(options, r, _directory[r], _time, fake);
+            ranks[r] = new RankMetrics(options, r, _directory[r], _time, fake, _telemetry);
         }
 
         return ranks;

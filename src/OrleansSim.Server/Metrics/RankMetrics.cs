@@ -4,6 +4,7 @@ using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Metrics;
 using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Inference;
+using OrleansSim.Server.Observability;
 
 namespace OrleansSim.Server.Metrics;
 
@@ -31,9 +32,11 @@ public sealed class RankMetrics
     private readonly GaugeFamily _loraInfo;
     private readonly string[] _labels;
     private readonly FakeMetricsClock? _fake;
+    private readonly RequestTelemetry? _telemetry;
 
-    public RankMetrics(SimulatorOptions options, int rank, IRankGrain grain, TimeProvider time, FakeMetricsClock? fake = null)
+    public RankMetrics(SimulatorOptions options, int rank, IRankGrain grain, TimeProvider time, FakeMetricsClock? fake = null, RequestTelemetry? telemetry = null)
     {
+        _telemetry = telemetry;
         _options = options;
         _fake = fake;
         _grain = grain;
@@ -160,8 +163,8 @@ public sealed class RankMetrics
         }
     }
 
-    /// <summary>Starts tracing one request that arrived now.</summary>
-    public RequestTrace Begin(InferenceRequest request) => new(this, request, _options.MaxModelLen);
+    /// <summary>Starts tracing one request that arrived now; <paramref name="headers"/> may carry its W3C trace context.</summary>
+    public RequestTrace Begin(InferenceRequest request, IHeaderDictionary? headers = null) => new(this, request, _options.MaxModelLen, _telemetry, headers);
 
     internal CounterFamily.Counter RequestSuccess(string reason) => _success.WithLabels([.. _labels, reason]);
 

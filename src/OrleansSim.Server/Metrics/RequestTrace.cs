@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using OrleansSim.Core.Generation;
 using OrleansSim.Server.Inference;
+using OrleansSim.Server.Observability;
 
 namespace OrleansSim.Server.Metrics;
 
@@ -10,6 +12,8 @@ namespace OrleansSim.Server.Metrics;
 /// and vllm:request_max_num_generation_tokens once per prompt (vLLM's parent request).
 /// Timestamps are the real ones: arrival (Begin), slot held (<see cref="OnAdmitted"/>) and the moment
 /// each token step reached the client (<see cref="OnStep"/>). Not thread-safe: one request, one flow.
+/// When tracing or request logging is on, each finished choice also goes to <see cref="RequestTelemetry"/>
+/// (vLLM's <c>llm_request</c> span).
 /// </summary>
 public sealed class RequestTrace
 {
@@ -17,32 +21,41 @@ public sealed class RequestTrace
     private readonly InferenceRequest _request;
     private readonly int _maxModelLen;
     private readonly long _arrivedAt;
+    private readonly RequestTelemetry? _telemetry;
+    private readonly DateTimeOffset _arrivedWall;
+    private readonly ActivityContext _parent;
     private readonly List<long> _steps = [];
     private long _admittedAt;
     private TimeSpan _queueTime;
     private GeneratedText[] _choices = [];
     private bool _finished;
 
-    internal RequestTrace(RankMetrics metrics, InferenceRequest request, int maxModelLen)
+    internal RequestTrace(RankMetrics metrics, InferenceRequest request, int maxModelLen, RequestTelemetry? telemetry, IHeaderDictionary? headers)
     {
         _metrics = metrics;
         _request = request;
         _maxModelLen = maxModelLen;
         _arrivedAt = metrics.Time.GetTimestamp();
+        if (telemetry is { Active: true })
+        {
+            _telemetry = telemetry;
+            _arrivedWall = metrics.Time.GetUtcNow();
+            _parent = headers is null ? default : telemetry.ParentOf(headers);
+        }
     }
 
     /// <summary>The request holds a slot (since <paramref name="slotHeldAt"/>) after waiting <paramref name="queueTime"/>; its output is planned.</summary>
     /// <param name="cachedTokens">Prompt tokens found in the prefix cache; null when the KV cache is off (no lookup happens, as in vLLM without prefix caching).</param>
     public void OnAdmitted(TimeSpan queueTime, long slotHeldAt, GeneratedText[] choices, int? cachedTokens)
     {
-        if (_metrics.Frozen)
-        {
-            return; // --fake-metrics: real traffic moves nothing
-        }
-
         _queueTime = queueTime;
         _admittedAt = slotHeldAt;
         _choices = choices;
+        if (_metrics.Frozen)
+        {
+            return; // --fake-metrics: real traffic moves no metric (the timings still feed the span)
+        }
+
         var steps = 1;
         foreach (var choice in choices)
         {
@@ -59,13 +72,13 @@ public sealed class RequestTrace
     /// <summary>Token step k (k = 0 is the first token) reached the client at timestamp <paramref name="at"/>.</summary>
     public void OnStep(long at)
     {
-        if (_metrics.Frozen)
-        {
-            return; // --fake-metrics: real traffic moves nothing
-        }
-
         var k = _steps.Count;
         _steps.Add(at);
+        if (_metrics.Frozen)
+        {
+            return; // --fake-metrics: real traffic moves no metric
+        }
+
         var producing = 0;
         foreach (var choice in _choices)
         {
@@ -114,14 +127,9 @@ public sealed class RequestTrace
 
     private void Finish(string? reason)
     {
-        if (_metrics.Frozen)
+        if (_finished || (_metrics.Frozen && _telemetry is null))
         {
-            return; // --fake-metrics: real traffic moves nothing
-        }
-
-        if (_finished)
-        {
-            return;
+            return; // --fake-metrics without tracing: real traffic moves nothing
         }
 
         _finished = true;
@@ -147,7 +155,21 @@ public sealed class RequestTrace
                 decode = Seconds(_steps[0], _steps[Math.Max(generated, 1) - 1]);
             }
 
-            _metrics.RequestSuccess(reason ?? _choices[c].FinishReason).Inc();
+            var finishReason = reason ?? _choices[c].FinishReason;
+            if (_telemetry is not null)
+            {
+                var ttft = _steps.Count > 0 ? Seconds(_arrivedAt, _steps[0]) : 0;
+                _telemetry.Record(new FinishedRequest(EngineRequestId(prompt), _request.ResponseModel, _metrics.Rank, finishReason,
+                    _request.Prompts[prompt].PromptTokens, generated, _request.MaxTokens, _request.N, ttft, queue, prefill, decode, e2e,
+                    _arrivedWall, _arrivedWall + _metrics.Time.GetElapsedTime(_arrivedAt, now), _parent));
+            }
+
+            if (_metrics.Frozen)
+            {
+                continue; // --fake-metrics: real traffic moves no metric
+            }
+
+            _metrics.RequestSuccess(finishReason).Inc();
             _metrics.E2eLatency.Observe(e2e);
             _metrics.QueueTime.Observe(queue);
             _metrics.PrefillTime.Observe(prefill);
@@ -160,12 +182,23 @@ public sealed class RequestTrace
             _metrics.RequestParamsMaxTokens.Observe(_request.MaxTokens ?? _maxModelLen - _request.Prompts[prompt].PromptTokens);
         }
 
-        for (var p = 0; p < _request.Prompts.Count; p++)
+        for (var p = 0; p < _request.Prompts.Count && !_metrics.Frozen; p++)
         {
             _metrics.RequestParamsN.Observe(_request.N);
             _metrics.RequestMaxNumGenerationTokens.Observe(perPromptMax[p]);
         }
     }
+
+    /// <summary>
+    /// The id vLLM's span carries: the response id (<c>chatcmpl-&lt;id&gt;</c>); completions run each prompt i as
+    /// <c>cmpl-&lt;id&gt;-i</c>, as vLLM's serving_completion names them.
+    /// </summary>
+    private string EngineRequestId(int prompt) => _request.Surface switch
+    {
+        Surfaces.Chat.ChatSurface => Surfaces.Chat.ChatWriter.IdPrefix + _request.RequestId,
+        Surfaces.Completions.CompletionsSurface => $"{Surfaces.Completions.CompletionsWriter.IdPrefix}{_request.RequestId}-{prompt}",
+        _ => _request.RequestId,
+    };
 
     private long PromptTokensOfAllChoices() => (long)_request.PromptTokens * _request.N;
 
