@@ -122,6 +122,7 @@ public sealed class ManifestTests
     [Theory]
     [InlineData("single", 1)]
     [InlineData("cluster", 2)]
+    [InlineData("tls", 1)]
     public async Task EveryRankPortIsScraped(string overlay, int dataParallelSize)
     {
         var work = Directory.CreateTempSubdirectory("orleanssim-k8s-");
@@ -164,6 +165,10 @@ public sealed class ManifestTests
         Assert.Equal("true", annotations["prometheus.io/scrape"]);
         Assert.Equal("/metrics", annotations["prometheus.io/path"]);
         Assert.Equal(options.Port.ToString(System.Globalization.CultureInfo.InvariantCulture), annotations["prometheus.io/port"]);
+        // The scheme annotation says what the rank ports speak (TLS when the args name a certificate).
+        var args = ((YamlSequenceNode)container["args"]).Children.Select(a => a.ToString()).ToList();
+        var tls = args.Contains("--ssl-certfile") || args.Contains("--self-signed-certs");
+        Assert.Equal(tls ? "https" : "http", annotations["prometheus.io/scheme"]);
 
         // What Prometheus' pod discovery knows of each target: one per container port.
         Dictionary<string, string> Target((string Name, int Port) port) => new(StringComparer.Ordinal)
@@ -172,6 +177,7 @@ public sealed class ManifestTests
             ["__meta_kubernetes_pod_container_port_number"] = port.Port.ToString(System.Globalization.CultureInfo.InvariantCulture),
             ["__meta_kubernetes_pod_annotation_prometheus_io_scrape"] = annotations["prometheus.io/scrape"],
             ["__meta_kubernetes_pod_annotation_prometheus_io_path"] = annotations["prometheus.io/path"],
+            ["__meta_kubernetes_pod_annotation_prometheus_io_scheme"] = annotations["prometheus.io/scheme"],
         };
 
         // Prometheus Operator: the PodMonitor selects the simulator's pods and keeps exactly the rank ports.
@@ -190,6 +196,9 @@ public sealed class ManifestTests
         var kubernetesJob = (YamlMappingNode)Assert.Single(((YamlSequenceNode)LoadYaml(Path.Combine(Root, "k8s", "prometheus-kubernetes.yml"))["scrape_configs"]).Children);
         var jobRules = (YamlSequenceNode)kubernetesJob["relabel_configs"];
         Assert.Equal(rankPorts, ports.Where(p => Kept(jobRules, "source_labels", Target(p))).Select(p => p.Port).Order());
+        var schemeRule = jobRules.Children.Cast<YamlMappingNode>().Single(r => r.Children.ContainsKey("target_label") && Scalar(r, "target_label") == "__scheme__");
+        Assert.Equal("__meta_kubernetes_pod_annotation_prometheus_io_scheme", Assert.Single(((YamlSequenceNode)schemeRule["source_labels"]).Children).ToString());
+        Assert.Matches($"^(?:{Scalar(schemeRule, "regex")})$", annotations["prometheus.io/scheme"]);
         // Every data-parallel size the simulator accepts (1..8) has its rank port names kept.
         for (var rank = 0; rank < 8; rank++)
         {
