@@ -4,6 +4,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Orleans.Configuration;
+using OrleansSim.Core.Chaos;
+using OrleansSim.Grains.Chaos;
 using OrleansSim.Grains.Cluster;
 using StackExchange.Redis;
 
@@ -17,15 +19,23 @@ public static class CtlApp
 {
     private const string Usage = """
         Usage: orleanssim-ctl status [--cluster-connection HOST:PORT] [--cluster-id ID] [--service-id ID] [--gateway-port N] [--connect-timeout S] [--json]
+               orleanssim-ctl chaos run SCENARIO.yaml [--url URL | cluster flags]
+               orleanssim-ctl chaos list [--url URL | cluster flags] [--json]
+               orleanssim-ctl chaos clear [--url URL | cluster flags]
 
           status                 print every live pod and rank of the cluster as a table
+          chaos run FILE         play a chaos scenario (docs/chaos.md), printing each step as it starts and ends
+          chaos list             print every active fault of the cluster
+          chaos clear            remove every fault of the cluster
           --cluster-connection   Redis membership table (as the server's --cluster-connection); without it the
                                  client connects to a single local process on --gateway-port
           --cluster-id           Orleans cluster id (default: orleanssim)
           --service-id           Orleans service id (default: orleanssim)
           --gateway-port         gateway port of a single local process (default: 30000)
           --connect-timeout      seconds to wait for a gateway of the cluster (default: 10)
-          --json                 print the view as JSON (the body of GET /cluster)
+          --url                  chaos over HTTP through any pod's rank port (e.g. http://pod-0:8000) instead of Orleans
+          --admin-token          bearer token for --url when the pod has --admin-token (env ORLEANSSIM_ADMIN_TOKEN)
+          --json                 print JSON (status: the body of GET /cluster; chaos list: the body of GET /admin/chaos)
 
         Usage: orleanssim-ctl dataset build --input conversations.jsonl --output data.sqlite [--tokenizer tokenizer.json] [--table-name llmd]
 
@@ -50,21 +60,47 @@ public static class CtlApp
             return DatasetCommand.Run(args.AsSpan(1), Usage);
         }
 
-        if (args[0] != "status")
+        string? chaosCommand = null;
+        string? scenarioPath = null;
+        var rest = args.AsSpan(1);
+        switch (args[0])
         {
-            Console.Error.WriteLine($"error: unknown command '{args[0]}'\n{Usage}");
-            return 2;
+            case "status":
+                break;
+            case "chaos" when args.Length >= 2 && args[1] is "list" or "clear":
+                chaosCommand = args[1];
+                rest = args.AsSpan(2);
+                break;
+            case "chaos" when args.Length >= 3 && args[1] == "run":
+                chaosCommand = "run";
+                scenarioPath = args[2];
+                rest = args.AsSpan(3);
+                break;
+            case "chaos":
+                Console.Error.WriteLine($"error: chaos needs 'run SCENARIO.yaml', 'list' or 'clear'\n{Usage}");
+                return 2;
+            default:
+                Console.Error.WriteLine($"error: unknown command '{args[0]}'\n{Usage}");
+                return 2;
         }
 
         CtlOptions options;
+        ChaosScenario? scenario = null;
         try
         {
-            options = CtlOptions.Parse(args.AsSpan(1));
+            options = CtlOptions.Parse(rest);
+            scenario = scenarioPath is null ? null : ChaosScenario.Load(scenarioPath);
         }
-        catch (FormatException ex)
+        catch (Exception ex) when (ex is FormatException or ChaosFormatException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return 2;
+        }
+
+        if (chaosCommand is not null && options.Url is { } url)
+        {
+            using var http = new HttpChaosControl(url, options.AdminToken);
+            return await RunChaosAsync(chaosCommand, scenario, options, http, () => http.ListAsync(CancellationToken.None), () => http.ClearAsync(CancellationToken.None));
         }
 
         var builder = Host.CreateApplicationBuilder();
@@ -96,10 +132,22 @@ public static class CtlApp
             using var connect = new CancellationTokenSource(options.ConnectTimeout);
             await host.StartAsync(connect.Token);
             var grains = host.Services.GetRequiredService<IGrainFactory>();
-            var view = await ClusterView.ReadAsync(grains, options.ClusterId, TimeSpan.FromSeconds(3));
-            Console.Out.WriteLine(options.Json ? view.ToJson() : FormatTable(view));
+            int exit;
+            if (chaosCommand is not null)
+            {
+                // Steps without a target go to every pod: a client is no pod of its own.
+                var control = new GrainChaosControl(grains, ChaosTarget.AllPods, TimeProvider.System);
+                exit = await RunChaosAsync(chaosCommand, scenario, options, control, control.ListAsync, control.ClearAsync);
+            }
+            else
+            {
+                var view = await ClusterView.ReadAsync(grains, options.ClusterId, TimeSpan.FromSeconds(3));
+                Console.Out.WriteLine(options.Json ? view.ToJson() : FormatTable(view));
+                exit = 0;
+            }
+
             await host.StopAsync();
-            return 0;
+            return exit;
         }
         catch (OperationCanceledException)
         {
@@ -108,9 +156,75 @@ public static class CtlApp
         }
         catch (Exception ex) when (ex is OrleansException or SiloUnavailableException or TimeoutException or RedisException)
         {
-            Console.Error.WriteLine($"error: cannot read the cluster view of '{options.ClusterId}': {ex.Message}");
+            Console.Error.WriteLine($"error: cannot reach the cluster '{options.ClusterId}': {ex.Message}");
             return 1;
         }
+    }
+
+    private static async Task<int> RunChaosAsync(string command, ChaosScenario? scenario, CtlOptions options, IChaosControl control,
+        Func<Task<IReadOnlyList<ChaosFault>>> list, Func<Task> clear)
+    {
+        try
+        {
+            switch (command)
+            {
+                case "run":
+                    Console.Out.WriteLine($"playing {scenario!.Steps.Count} steps");
+                    await ChaosScenarioPlayer.PlayAsync(scenario, control, TimeProvider.System, Console.Out.WriteLine, CancellationToken.None);
+                    Console.Out.WriteLine("scenario finished");
+                    return 0;
+                case "list":
+                    var faults = await list();
+                    Console.Out.WriteLine(options.Json ? FaultsJson(faults) : FormatFaults(faults));
+                    return 0;
+                default:
+                    await clear();
+                    Console.Out.WriteLine("cleared every chaos fault");
+                    return 0;
+            }
+        }
+        catch (Exception ex) when (ex is ChaosFormatException or HttpRequestException)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return 1;
+        }
+    }
+
+    /// <summary>One line per fault: id, kind, target, parameters, expiry.</summary>
+    public static string FormatFaults(IReadOnlyList<ChaosFault> faults)
+    {
+        if (faults.Count == 0)
+        {
+            return "no chaos faults";
+        }
+
+        var sb = new StringBuilder();
+        foreach (var fault in faults)
+        {
+            sb.Append(fault.Id).Append("  ").Append(fault.Describe())
+                .AppendLine(fault.ExpiresAt is { } end ? $"  until {end.UtcDateTime:O}" : "  until cleared");
+        }
+
+        return sb.ToString().TrimEnd();
+    }
+
+    private static string FaultsJson(IReadOnlyList<ChaosFault> faults)
+    {
+        using var buffer = new MemoryStream();
+        using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
+        {
+            w.WriteStartObject();
+            w.WriteStartArray("faults");
+            foreach (var fault in faults)
+            {
+                fault.WriteTo(w);
+            }
+
+            w.WriteEndArray();
+            w.WriteEndObject();
+        }
+
+        return Encoding.UTF8.GetString(buffer.ToArray());
     }
 
     /// <summary>One header line, then one row per rank (one row with rank '-' for a pod that did not answer).</summary>

@@ -15,6 +15,12 @@ public sealed record CtlOptions
 
     public bool Json { get; init; }
 
+    /// <summary><c>chaos</c> over HTTP: any pod's rank port (<c>--url http://pod:8000</c>) instead of an Orleans client.</summary>
+    public Uri? Url { get; init; }
+
+    /// <summary>Bearer token for the pod's <c>/admin/*</c> with <c>--url</c> (<c>--admin-token</c>, env ORLEANSSIM_ADMIN_TOKEN).</summary>
+    public string? AdminToken { get; init; } = Environment.GetEnvironmentVariable("ORLEANSSIM_ADMIN_TOKEN") is { Length: > 0 } token ? token : null;
+
     /// <summary>How long to wait for a gateway of the cluster (<c>--connect-timeout</c>, seconds).</summary>
     public TimeSpan ConnectTimeout { get; init; } = TimeSpan.FromSeconds(10);
 
@@ -44,6 +50,13 @@ public sealed record CtlOptions
                         : throw new FormatException("--connect-timeout must be a positive number of seconds"),
                 },
                 "--json" => options with { Json = true },
+                "--url" => options with
+                {
+                    Url = Uri.TryCreate(Value(args, ref i), UriKind.Absolute, out var url) && url.Scheme is "http" or "https"
+                        ? url
+                        : throw new FormatException("--url must be an http(s) URL such as http://127.0.0.1:8000"),
+                },
+                "--admin-token" => options with { AdminToken = Value(args, ref i) },
                 _ => throw new FormatException($"unknown flag '{name}'"),
             };
         }

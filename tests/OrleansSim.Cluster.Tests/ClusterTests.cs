@@ -1,3 +1,4 @@
+using System.Net;
 using System.Text;
 using System.Text.Json;
 using OrleansSim.Cluster.Tests.Infrastructure;
@@ -153,4 +154,138 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
         view.GetProperty("pods").EnumerateArray()
             .SelectMany(p => p.GetProperty("ranks").EnumerateArray())
             .ToDictionary(r => $"{r.GetProperty("pod").GetString()}/{r.GetProperty("rank").GetInt32()}", r => r.GetProperty("admitted").GetInt64());
+
+    [Fact]
+    public async Task ChaosSetThroughOnePodActsOnAnotherAndEveryPodListsIt()
+    {
+        await cluster.WaitForViewAsync(cluster.Pods[0], v => ThreePodCluster.HasReadyPods(v, All), Converge);
+        var http = cluster.Http;
+        var a = cluster.Pods[0];
+        var b = cluster.Pods[1];
+        var c = cluster.Pods[2];
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{a.Port}/admin/chaos")).StatusCode);
+        int Port(SimPod pod, int rank) => pod.Port + rank;
+
+        // error, set on pod-a for pod-b's rank 1: only that rank fails, every pod lists it, the metric is on that rank.
+        var error = await ClusterChaos.AddAsync(http, a.Port, """{"kind":"error","target":{"pod":"pod-b","rank":1},"rate":100,"types":["server_error"]}""");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ClusterChaos.StatusAsync(http, Port(b, 1)));
+        Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(b, 0)));
+        Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(a, 1)));
+        foreach (var pod in cluster.Pods)
+        {
+            Assert.Contains(error, await ClusterChaos.ListAsync(http, pod.Port));
+        }
+
+        Assert.Equal(1, await ClusterChaos.ChaosMetricAsync(http, Port(b, 1), error));
+        Assert.Null(await ClusterChaos.ChaosMetricAsync(http, Port(b, 0), error));
+        Assert.Contains($"chaos fault {error} started", b.Process!.Stdout, StringComparison.Ordinal);
+
+        // queue_full and unready from pod-c onto pod-b.
+        await ClusterChaos.AddAsync(http, c.Port, """{"kind":"queue_full","target":{"pod":"pod-b","rank":0}}""");
+        Assert.Equal(HttpStatusCode.TooManyRequests, await ClusterChaos.StatusAsync(http, Port(b, 0)));
+        await ClusterChaos.AddAsync(http, c.Port, """{"kind":"unready","target":{"pod":"pod-b"},"health":true}""");
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ClusterChaos.StatusAsync(http, Port(b, 0), "/ready"));
+        Assert.Equal(HttpStatusCode.ServiceUnavailable, await ClusterChaos.StatusAsync(http, Port(b, 1), "/health"));
+        Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(c, 0), "/ready"));
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{a.Port}/admin/chaos")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(b, 0)));
+        Assert.Contains($"chaos fault {error} stopped", b.Process!.Stdout, StringComparison.Ordinal);
+        Assert.Equal(0, await ClusterChaos.ChaosMetricAsync(http, Port(b, 1), error));
+
+        // latency from pod-a onto pod-c (a lower bound only).
+        var latency = await ClusterChaos.AddAsync(http, a.Port, """{"kind":"latency","target":{"pod":"pod-c","rank":0},"ttft_ms":400}""");
+        var watch = System.Diagnostics.Stopwatch.StartNew();
+        Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(c, 0)));
+        Assert.True(watch.Elapsed >= TimeSpan.FromMilliseconds(390), $"answered after {watch.Elapsed}");
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{b.Port}/admin/chaos/{latency}")).StatusCode);
+
+        // stall from pod-b onto pod-a: held until pod-c deletes the fault.
+        var stall = await ClusterChaos.AddAsync(http, b.Port, """{"kind":"stall","target":{"pod":"pod-a","rank":0}}""");
+        var held = ClusterChaos.StatusAsync(http, Port(a, 0));
+        await Task.Delay(500);
+        Assert.False(held.IsCompleted, "a stalled request was answered");
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{c.Port}/admin/chaos/{stall}")).StatusCode);
+        Assert.Equal(HttpStatusCode.OK, await held.WaitAsync(TimeSpan.FromSeconds(30)));
+
+        // drop from pod-c onto every pod's rank 1: a stream on pod-a is cut without [DONE].
+        await ClusterChaos.AddAsync(http, c.Port, """{"kind":"drop","target":{"pod":"*","rank":1},"after_tokens":1}""");
+        using (var request = new HttpRequestMessage(HttpMethod.Post, $"http://127.0.0.1:{Port(a, 1)}/v1/completions")
+        {
+            Content = new StringContent("""{"model":"m","prompt":"a b c d e f","max_tokens":6,"ignore_eos":true,"stream":true}""", Encoding.UTF8, "application/json"),
+        })
+        {
+            using var response = await http.SendAsync(request, HttpCompletionOption.ResponseHeadersRead);
+            var read = new StringBuilder();
+            await Assert.ThrowsAnyAsync<Exception>(async () =>
+            {
+                using var reader = new StreamReader(await response.Content.ReadAsStreamAsync());
+                while (await reader.ReadLineAsync() is { } line)
+                {
+                    read.AppendLine(line);
+                }
+
+                throw new InvalidOperationException("the stream ended normally");
+            });
+            Assert.DoesNotContain("[DONE]", read.ToString(), StringComparison.Ordinal);
+        }
+
+        // kv_flush is accepted and listed (these pods run without --enable-kvcache: nothing to clear).
+        var flush = await ClusterChaos.AddAsync(http, a.Port, """{"kind":"kv_flush","target":{"pod":"pod-b"},"duration":"2s"}""");
+        Assert.Contains(flush, await ClusterChaos.ListAsync(http, c.Port));
+        await Poll.UntilAsync(() => ClusterChaos.ListAsync(http, c.Port), ids => !ids.Contains(flush), TimeSpan.FromSeconds(30), "kv_flush fault expiring");
+
+        // An unknown pod is a 400 naming the field.
+        var (status, body) = await ClusterChaos.PostAsync(http, a.Port, "/admin/chaos", """{"kind":"stall","target":{"pod":"pod-z"}}""");
+        Assert.Equal(HttpStatusCode.BadRequest, status);
+        Assert.Equal("target.pod", body.GetProperty("error").GetProperty("param").GetString());
+
+        Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{b.Port}/admin/chaos")).StatusCode);
+        Assert.Empty(await ClusterChaos.ListAsync(http, a.Port));
+    }
+
+    [Fact]
+    public async Task CtlPlaysAScenarioAcrossTheCluster()
+    {
+        await cluster.WaitForViewAsync(cluster.Pods[0], v => ThreePodCluster.HasReadyPods(v, All), Converge);
+        var http = cluster.Http;
+        var c = cluster.Pods[2];
+        var path = Path.Combine(Path.GetTempPath(), $"orleanssim-scenario-{Guid.NewGuid():N}.yaml");
+        await File.WriteAllTextAsync(path, """
+            steps:
+              - {at: 0s, kind: queue_full, target: {pod: pod-c, rank: 0}, for: 6s}
+              - {at: 1s, kind: unready, target: {pod: pod-c, rank: 1}, for: 1s}
+            """);
+        try
+        {
+            var run = CtlProcess.RunAsync("chaos", "run", path, "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
+            await Poll.UntilAsync(() => ClusterChaos.StatusAsync(http, c.Port), s => s == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(30), "pod-c rank 0 refusing with 429");
+            var (exit, stdout, stderr) = await run;
+            Assert.True(exit == 0, $"ctl failed: {stderr}");
+            Assert.Contains("playing 2 steps", stdout, StringComparison.Ordinal);
+            Assert.Contains("step 1 start: chaos-", stdout, StringComparison.Ordinal);
+            Assert.Contains("queue_full on pod-c/0", stdout, StringComparison.Ordinal);
+            Assert.Contains("step 2 start", stdout, StringComparison.Ordinal);
+            Assert.True(stdout.IndexOf("step 2 end", StringComparison.Ordinal) < stdout.IndexOf("step 1 end", StringComparison.Ordinal), stdout);
+            Assert.Contains("scenario finished", stdout, StringComparison.Ordinal);
+
+            // Every step ended: nothing is left and pod-c serves again.
+            Assert.Empty(await ClusterChaos.ListAsync(http, c.Port));
+            Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, c.Port));
+
+            // list and clear, over Orleans and through a pod's URL.
+            (exit, stdout, _) = await CtlProcess.RunAsync("chaos", "list", "--url", $"http://127.0.0.1:{c.Port}");
+            Assert.Equal((0, "no chaos faults"), (exit, stdout.Trim()));
+            await ClusterChaos.AddAsync(http, c.Port, """{"kind":"stall","target":{"pod":"pod-a","rank":1}}""");
+            (exit, stdout, _) = await CtlProcess.RunAsync("chaos", "list", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
+            Assert.Equal(0, exit);
+            Assert.Contains("stall on pod-a/1", stdout, StringComparison.Ordinal);
+            (exit, _, _) = await CtlProcess.RunAsync("chaos", "clear", "--url", $"http://127.0.0.1:{cluster.Pods[1].Port}");
+            Assert.Equal(0, exit);
+            Assert.Empty(await ClusterChaos.ListAsync(http, c.Port));
+        }
+        finally
+        {
+            File.Delete(path);
+        }
+    }
 }

@@ -40,6 +40,9 @@ public sealed class FailureInjector
     /// <summary>The model named in messages when the request names none.</summary>
     public string DefaultModel { get; }
 
+    /// <summary>The context window named in <c>context_length</c> messages.</summary>
+    public int MaxModelLen => _settings.Options.MaxModelLen;
+
     /// <summary>Rolls for one request; null when it is served normally.</summary>
     public InjectedFailure? Next(string model)
     {

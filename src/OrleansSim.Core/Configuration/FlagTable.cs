@@ -357,6 +357,14 @@ internal static class FlagTable
             Apply = (o, v) => o with { SelfSignedCerts = (bool)v! }, Read = o => o.SelfSignedCerts,
         },
 
+        // --- chaos (OrleansSim) ---
+        new("chaos-scenario", FlagKind.String, "", "chaos scenario YAML (steps: [{at, kind, target, for, ...}]) played once the pod is ready (docs/chaos.md) (OrleansSim)")
+        {
+            Status = Supported, DefaultText = "none",
+            Check = v => ((string)v).Length == 0 ? null : ScenarioProblem((string)v),
+            Apply = (o, v) => o with { ChaosScenario = NullIfEmpty(v) }, Read = o => o.ChaosScenario,
+        },
+
         // --- admin endpoints (OrleansSim) ---
         new("admin-token", FlagKind.String, "", "bearer token /admin/* requires ('Authorization: Bearer <token>'); empty leaves them open, as vLLM's are (OrleansSim)")
         {
@@ -435,6 +443,19 @@ internal static class FlagTable
 
     public static IReadOnlyDictionary<string, FlagDefinition> ByName { get; } =
         All.ToDictionary(d => d.Name, StringComparer.Ordinal);
+
+    private static string? ScenarioProblem(string path)
+    {
+        try
+        {
+            Chaos.ChaosScenario.Load(path);
+            return null;
+        }
+        catch (Chaos.ChaosFormatException ex)
+        {
+            return $"is not a valid chaos scenario: {ex.Message}";
+        }
+    }
 
     private static string? NullIfEmpty(object? v) => v is string { Length: > 0 } s ? s : null;
 

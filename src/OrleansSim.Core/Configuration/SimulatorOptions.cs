@@ -145,6 +145,10 @@ public sealed record SimulatorOptions
     /// <summary>True when the rank ports serve HTTPS.</summary>
     public bool UsesTls => SelfSignedCerts || SslCertFile is not null;
 
+    // --- chaos (docs/chaos.md) ---
+    /// <summary>A chaos scenario YAML played once the pod is ready (<c>--chaos-scenario</c>).</summary>
+    public string? ChaosScenario { get; init; }
+
     // --- admin endpoints ---
     /// <summary>Bearer token <c>/admin/*</c> requires (<c>--admin-token</c>, env ORLEANSSIM_ADMIN_TOKEN); null = open.</summary>
     public string? AdminToken { get; init; }

@@ -147,7 +147,8 @@ internal static class YamlConfigReader
         _ => node.NodeType.ToString(),
     };
 
-    private static JsonNode? ToJson(YamlNode node)
+    /// <summary>A YAML node as JSON (plain scalars typed as numbers, booleans or null); also used by chaos scenarios.</summary>
+    internal static JsonNode? ToJson(YamlNode node)
     {
         switch (node)
         {

@@ -113,6 +113,23 @@ public sealed class KvBlockCache
         return new KvLease(pinned, queried, cached);
     }
 
+    /// <summary>
+    /// Drops every cached block nobody holds (a chaos <c>kv_flush</c>, like vLLM's prefix-cache reset) and returns how
+    /// many; blocks pinned by running requests stay until those finish.
+    /// </summary>
+    public int ClearUnpinned()
+    {
+        var cleared = _free.Count;
+        foreach (var block in _free)
+        {
+            _blocks.Remove(block.Hash);
+            block.FreeNode = null;
+        }
+
+        _free.Clear();
+        return cleared;
+    }
+
     /// <summary>Unpins a lease's blocks; blocks nobody holds any more stay cached as the most recently used.</summary>
     public void Release(KvLease lease)
     {

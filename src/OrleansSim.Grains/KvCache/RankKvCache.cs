@@ -48,4 +48,12 @@ internal sealed class RankKvCache(SimulatorOptions options, int rank, IKvEventSi
     }
 
     public void Release(KvLease lease) => _cache.Release(lease);
+
+    /// <summary>Clears the cache (its unpinned blocks) and publishes <c>AllBlocksCleared</c>; returns the blocks dropped.</summary>
+    public int Flush()
+    {
+        var cleared = _cache.ClearUnpinned();
+        sink?.Publish(rank, new AllBlocksCleared());
+        return cleared;
+    }
 }

@@ -37,6 +37,9 @@ public interface IRankGrain : IGrainWithStringKey
     Task Release(Guid lease);
 
     Task<RankStatus> GetStatus();
+
+    /// <summary>Chaos <c>kv_flush</c>: clears the rank's KV cache once, publishing <c>AllBlocksCleared</c>; returns the blocks dropped (0 without <c>--enable-kvcache</c>).</summary>
+    Task<int> FlushKvCache();
 }
 
 /// <summary>The grain key of a rank: pod name and rank, so two pods never share a rank grain.</summary>

@@ -174,6 +174,8 @@ public sealed class RankGrain : Grain, IRankGrain
             LoraChanges = [new LoraChange(string.Join(',', engine.WaitingAdapters), string.Join(',', engine.RunningAdapters), _time.GetUtcNow())],
         };
 
+    public Task<int> FlushKvCache() => Task.FromResult(_kv?.Flush() ?? 0);
+
     /// <summary>
     /// Gives back everything held under <paramref name="lease"/>, whatever state it is in: a waiting request
     /// leaves the queue (its admission answers <see cref="AdmitStatus.Released"/>); a running one frees its

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Chaos;
 using OrleansSim.Server.Hosting;
 using OrleansSim.Server.Inference;
 
@@ -20,15 +21,20 @@ public static class ServerApi
             .WithJsonExample("""{"prompt":"Hello world"}""");
         app.MapPost("/detokenize", DetokenizeAsync).WithName("Detokenize").WithSummary("{model, tokens} → {prompt}")
             .WithJsonExample("""{"tokens":[13225,2375]}""");
-        app.MapGet("/health", () => Results.Ok()).WithName("Health").WithSummary("200 while the process is up");
-        app.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 once every rank listens; 503 while starting or draining");
+        app.MapGet("/health", Health).WithName("Health").WithSummary("200 while the process is up (503 on a rank under a chaos 'unready' fault with health: true)");
+        app.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 once every rank listens; 503 while starting or draining, or on a rank under a chaos 'unready' fault");
         app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = Version })).WithName("Version");
         app.MapMethods("/ping", ["GET", "POST"], () => Results.Ok()).WithName("Ping");
         return app;
     }
 
-    private static IResult Ready(Readiness readiness) =>
-        readiness.IsReady ? Results.Ok() : Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+    private static IResult Ready(HttpContext context, Readiness readiness, RankDirectory ranks, PodChaos chaos) =>
+        readiness.IsReady && chaos.For(ranks.RankOf(context)) is not { Unready: true }
+            ? Results.Ok()
+            : Results.StatusCode(StatusCodes.Status503ServiceUnavailable);
+
+    private static IResult Health(HttpContext context, RankDirectory ranks, PodChaos chaos) =>
+        chaos.For(ranks.RankOf(context)) is { Unhealthy: true } ? Results.StatusCode(StatusCodes.Status503ServiceUnavailable) : Results.Ok();
 
     private static Task ListModels(HttpContext context, SimulatorOptions options, ModelCatalog models, TimeProvider time)
     {

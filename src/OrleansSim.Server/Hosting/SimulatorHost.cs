@@ -8,6 +8,8 @@ using OrleansSim.Core.Timing;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Admin;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Chaos;
+using OrleansSim.Grains.Chaos;
 using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
 using OrleansSim.Server.KvEvents;
@@ -99,6 +101,10 @@ public static class SimulatorHost
         }
         builder.Services.AddSimulatorTracing(options);
         builder.Services.AddSingleton<Readiness>();
+        // This pod's chaos faults (pushed by the cluster's chaos grain through PodChaosGrain).
+        builder.Services.AddSingleton<PodChaos>();
+        builder.Services.AddSingleton<IPodChaosSink>(sp => sp.GetRequiredService<PodChaos>());
+        builder.Services.AddHostedService<ChaosStartup>();
         // Its StoppingAsync runs before the web server and the silo stop.
         builder.Services.AddHostedService<DrainService>();
         builder.Services.AddOpenApi(o => o.AddJsonRequestExamples());
@@ -117,7 +123,7 @@ public static class SimulatorHost
         app.MapClusterApi();
         app.MapMetricsApi();
         app.MapLoraApi();
-        app.MapAdminGroup();
+        app.MapAdminGroup().MapChaosApi();
         app.MapOpenApi();
         // Swagger UI only on its own path, so inference requests do not pass through its middleware.
         app.UseWhen(

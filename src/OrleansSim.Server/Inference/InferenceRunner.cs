@@ -1,3 +1,4 @@
+using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Engine;
 using OrleansSim.Core.Generation;
@@ -19,7 +20,11 @@ namespace OrleansSim.Server.Inference;
 /// </summary>
 public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, OutputPlanner planner, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
 {
-    public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request)
+    /// <summary>vLLM's (and llm-d-inference-sim's) answer when the wait queue is full.</summary>
+    public const string QueueFullMessage = "Failed to enqueue request, waiting requests queue is full.";
+
+    /// <param name="chaos">The rank's chaos faults at arrival (docs/chaos.md): <c>latency</c> stretches the plan, <c>drop</c> cuts streams.</param>
+    public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request, RankChaos? chaos = null)
     {
         var aborted = context.RequestAborted;
         var trace = metrics.For(context).Begin(request, context.Request.Headers);
@@ -42,7 +47,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
         if (plan.Status == AdmitStatus.QueueFull)
         {
-            throw new ApiException(StatusCodes.Status429TooManyRequests, "Failed to enqueue request, waiting requests queue is full.");
+            throw new ApiException(StatusCodes.Status429TooManyRequests, QueueFullMessage);
         }
 
         if (plan.Status == AdmitStatus.KvCacheTooSmall)
@@ -86,7 +91,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             }
             else
             {
-                schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random));
+                schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random, chaos));
             }
 
             var run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs);
@@ -96,7 +101,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             var writer = request.Surface.CreateWriter(run);
             if (request.Stream)
             {
-                await StreamAsync(context, writer, schedule, steps, trace, aborted);
+                await StreamAsync(context, writer, schedule, steps, trace, chaos?.DropAfterTokens, aborted);
             }
             else
             {
@@ -115,6 +120,13 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 trace.OnFinished(); // recorded before the client can see the response, as vLLM's output processor does
                 await JsonResponse.WriteAsync(context, writer, static (w, writer) => writer.WriteBody(w));
             }
+        }
+        catch (StreamDroppedException)
+        {
+            // A chaos 'drop' cut the connection: the slot is freed as for a client that went away.
+            await lease.ReleaseAsync();
+            trace.OnAborted();
+            return;
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -137,16 +149,18 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     /// When token k is due (a timestamp of <c>time</c>), measured from the moment the slot was held: TTFT, then one
     /// ITL per token. Absolute deadlines keep timer error from accumulating along a stream.
     /// </summary>
-    private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, Random random)
+    private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, Random random, RankChaos? chaos)
     {
         var deadlines = new long[tokens];
         var latency = settings.Latency;
-        var at = ttft;
+        var stretched = chaos is { HasLatency: true } ? chaos : null;
+        var at = stretched?.TimeToFirstToken(ttft) ?? ttft;
         for (var k = 0; k < tokens; k++)
         {
             if (k > 0)
             {
-                at += latency.NextInterTokenLatency(random, itlFactor);
+                var gap = latency.NextInterTokenLatency(random, itlFactor);
+                at += stretched?.InterTokenLatency(gap) ?? gap;
             }
 
             deadlines[k] = slotHeldAt + (long)(at.TotalSeconds * time.TimestampFrequency);
@@ -156,7 +170,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     }
 
     /// <summary>Streams the output: every choice's events of a step leave in one write, at the step's deadline.</summary>
-    private async Task StreamAsync(HttpContext context, ResponseWriter writer, TokenSchedule schedule, int steps, RequestTrace trace, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, ResponseWriter writer, TokenSchedule schedule, int steps, RequestTrace trace, int? dropAfterTokens, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
         await sse.StartAsync(aborted);
@@ -171,6 +185,13 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             for (var k = 0; k < steps; k++)
             {
                 await pacer.WaitUntilAsync(await schedule.DueAsync(k, aborted), aborted);
+                if (k == dropAfterTokens)
+                {
+                    // Chaos 'drop': when the next token is due the connection is cut instead, without [DONE].
+                    context.Abort();
+                    throw new StreamDroppedException();
+                }
+
                 writer.WriteStep(sse, k);
                 await sse.FlushAsync(aborted);
                 trace.OnStep(time.GetTimestamp());
@@ -189,5 +210,24 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         trace.OnFinished(); // no-op after a failure; recorded before the stream's last frame reaches the client
         writer.WriteStreamClose(sse);
         await sse.FlushAsync(aborted);
+    }
+}
+
+/// <summary>A stream cut by a chaos <c>drop</c> fault (an <see cref="OperationCanceledException"/>, so no error event is written).</summary>
+public sealed class StreamDroppedException : OperationCanceledException
+{
+    public StreamDroppedException()
+        : base("stream dropped by a chaos fault")
+    {
+    }
+
+    public StreamDroppedException(string message)
+        : base(message)
+    {
+    }
+
+    public StreamDroppedException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OrleansSim.Core.Chaos;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Chaos;
 using OrleansSim.Server.Hosting;
 using OrleansSim.Server.Surfaces.Chat;
 using OrleansSim.Server.Surfaces.Completions;
@@ -32,10 +33,11 @@ public static class SurfaceEndpoints
         var ranks = services.GetRequiredService<RankDirectory>();
         var runner = services.GetRequiredService<InferenceRunner>();
         var failures = services.GetRequiredService<FailureInjector>();
+        var chaos = services.GetRequiredService<PodChaos>();
         foreach (var surface in services.GetServices<ApiSurface>())
         {
             // A typed lambda (not a RequestDelegate), so the endpoint appears in the OpenAPI document.
-            Delegate handler = (HttpContext context) => HandleAsync(context, surface, ranks, runner, failures);
+            Delegate handler = (HttpContext context) => HandleAsync(context, surface, ranks, runner, failures, chaos);
             app.MapPost(surface.Route, handler)
                 .WithName(surface.OperationName)
                 .WithSummary(surface.Summary + "; header X-Return-Error: N answers at once with status N")
@@ -45,15 +47,22 @@ public static class SurfaceEndpoints
         return app;
     }
 
-    private static async Task HandleAsync(HttpContext context, ApiSurface surface, RankDirectory ranks, InferenceRunner runner, FailureInjector failures)
+    private static async Task HandleAsync(HttpContext context, ApiSurface surface, RankDirectory ranks, InferenceRunner runner, FailureInjector failures, PodChaos chaos)
     {
         try
         {
+            var rank = ranks.RankOf(context);
             using var document = await RequestBody.ReadJsonAsync(context);
             // llm-d-inference-sim's order: the body parses, then X-Return-Error, then injected failures, then the model check.
             if (context.Request.Headers.TryGetValue(ReturnErrorHeader, out var returnError))
             {
                 throw ReturnedError(returnError.ToString());
+            }
+
+            var faults = chaos.For(rank);
+            if (faults is not null)
+            {
+                faults = await ApplyChaosAsync(context, rank, faults, chaos, failures, document.RootElement);
             }
 
             if (failures.Enabled && failures.Next(RequestedModel(document.RootElement) ?? failures.DefaultModel) is { } failure)
@@ -62,12 +71,43 @@ public static class SurfaceEndpoints
             }
 
             var request = surface.Parse(document.RootElement, RequestIdentity.Of(context));
-            await runner.RunAsync(context, ranks[ranks.RankOf(context)], request);
+            await runner.RunAsync(context, ranks[rank], request, faults);
         }
         catch (ApiException error) when (!context.Response.HasStarted)
         {
             await surface.WriteErrorAsync(context, error);
         }
+    }
+
+    /// <summary>
+    /// The front-door faults of the rank (docs/chaos.md): <c>stall</c> holds the request (no byte) until it clears, then
+    /// <c>queue_full</c> answers vLLM's 429 and <c>error</c> rolls like failure injection with the fault's rate and types.
+    /// </summary>
+    private static async Task<RankChaos?> ApplyChaosAsync(HttpContext context, int rank, RankChaos faults, PodChaos chaos, FailureInjector failures, JsonElement body)
+    {
+        if (faults.Stalled)
+        {
+            await chaos.WaitWhileStalledAsync(rank, context.RequestAborted);
+            if (chaos.For(rank) is not { } after)
+            {
+                return null;
+            }
+
+            faults = after;
+        }
+
+        if (faults.QueueFull)
+        {
+            throw new ApiException(StatusCodes.Status429TooManyRequests, InferenceRunner.QueueFullMessage);
+        }
+
+        if (faults.Error is { } error
+            && failures.Roll(error.Parameters.Rate ?? 0, error.Parameters.Types, RequestedModel(body) ?? failures.DefaultModel, failures.MaxModelLen) is { } failure)
+        {
+            throw new ApiException(failure.Status, failure.Message, failure.Param);
+        }
+
+        return faults;
     }
 
     /// <summary>llm-d-inference-sim's request header that answers at once with the error status it names.</summary>

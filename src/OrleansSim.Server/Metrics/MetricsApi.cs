@@ -1,6 +1,7 @@
 using OrleansSim.Core.Engine;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Metrics;
+using OrleansSim.Server.Chaos;
 using OrleansSim.Server.Hosting;
 
 namespace OrleansSim.Server.Metrics;
@@ -11,13 +12,15 @@ public sealed class RankMetricsSet : IEngineStepSink
     private readonly RankDirectory _directory;
     private readonly TimeProvider _time;
     private readonly Observability.RequestTelemetry _telemetry;
+    private readonly PodChaos _chaos;
     private volatile RankMetrics[] _ranks;
 
-    public RankMetricsSet(SimulatorOptions options, RuntimeSettings settings, RankDirectory directory, TimeProvider time, Observability.RequestTelemetry telemetry)
+    public RankMetricsSet(SimulatorOptions options, RuntimeSettings settings, RankDirectory directory, TimeProvider time, Observability.RequestTelemetry telemetry, PodChaos chaos)
     {
         _directory = directory;
         _time = time;
         _telemetry = telemetry;
+        _chaos = chaos;
         _ranks = Build(settings.Options);
         // POST /admin/config may pin, change or drop the fake metrics: every rank gets new registries with the new
         // values (with the fake metrics dropped, the real ones start again from zero).
@@ -46,10 +49,48 @@ public sealed class RankMetricsSet : IEngineStepSink
         for (var r = 0; r < ranks.Length; r++)
         {
             ranks[r] = new RankMetrics(options, r, _directory[r], _time, fake, _telemetry);
+            AddChaosSeries(ranks[r].Registry, r);
         }
 
         return ranks;
     }
+
+    /// <summary>
+    /// <c>orleanssim:chaos_active{kind,fault_id}</c>: 1 for each fault acting on the rank at the scrape, 0 for one that
+    /// acted earlier and has stopped (not a vLLM family: real fleets have no such series).
+    /// </summary>
+    private void AddChaosSeries(MetricsRegistry registry, int rank)
+    {
+        var family = registry.Gauge(ChaosActive, "Chaos faults acting on this rank (1 active, 0 stopped).", "kind", "fault_id");
+        var seen = new Dictionary<string, GaugeFamily.Gauge>(StringComparer.Ordinal);
+        registry.BeforeCollect(_ =>
+        {
+            var active = _chaos.For(rank)?.Faults ?? [];
+            lock (seen)
+            {
+                foreach (var gauge in seen.Values)
+                {
+                    gauge.Set(0);
+                }
+
+                foreach (var fault in active)
+                {
+                    if (!seen.TryGetValue(fault.Id, out var gauge))
+                    {
+                        gauge = family.WithLabels(fault.Kind, fault.Id);
+                        seen[fault.Id] = gauge;
+                    }
+
+                    gauge.Set(1);
+                }
+            }
+
+            return Task.CompletedTask;
+        });
+    }
+
+    /// <summary>The chaos metric family (OrleansSim's own prefix).</summary>
+    public const string ChaosActive = "orleanssim:chaos_active";
 }
 
 /// <summary>
