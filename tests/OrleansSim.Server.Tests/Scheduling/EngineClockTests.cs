@@ -59,7 +59,8 @@ public sealed class EngineClockTests
 
         // 400 tokens of 5 ms steps: the stream is still running when the long prompt arrives, even on a loaded machine.
         var running = StreamTimesAsync(host.Client, Completion(400));
-        await Task.Delay(100, TestContext.Current.CancellationToken);
+        // The long prompt must join while the stream runs (a loaded machine may admit the stream late).
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), s => s.Value("vllm:num_requests_running") == 1, what: "the stream running");
         var longPrompt = string.Join(' ', Enumerable.Repeat("lorem ipsum", 700));
         var (response, body) = await host.Client.PostJsonAsync("/v1/completions", Completion(1, longPrompt, stream: false));
         Assert.Equal(200, (int)response.StatusCode);

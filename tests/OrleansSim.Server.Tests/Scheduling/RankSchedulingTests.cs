@@ -59,6 +59,9 @@ public sealed class RankSchedulingTests
         // rank 1 is still answered while rank 0 stays blocked, so it did not wait for rank 0.
         using var blocker = await RawHttp.PostAsync(host.Options.Port, "/v1/completions",
             """{"model":"test-model","prompt":"x","max_tokens":1000,"ignore_eos":true,"stream":true}""");
+        // The blocker must hold the slot before the short request arrives, else the short one may run first and leave.
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.ClientFor(0)),
+            s => s.Value("vllm:num_requests_running") == 1, what: "rank 0's slot held by the stream");
         var queued = host.ClientFor(0).PostJsonAsync("/v1/chat/completions", Chat);
         await Poll.UntilAsync(() => PromText.ScrapeAsync(host.ClientFor(0)),
             s => s.Value("vllm:num_requests_running") == 1 && s.Value("vllm:num_requests_waiting") == 1, what: "rank 0 blocked");
