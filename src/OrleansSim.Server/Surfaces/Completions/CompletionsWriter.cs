@@ -80,18 +80,7 @@ public sealed class CompletionsWriter(InferenceRun run) : OpenAiStreamWriter(run
 
         WriteFinishReason(w, finishReason);
         WriteStopReason(w, stopReason);
-        w.WriteEndObject();
-        w.WriteEndArray();
-        if (continuousUsage is { } usage)
-        {
-            WriteUsage(w, usage);
-        }
-        else
-        {
-            w.WriteNull(OpenAiWire.Usage);
-        }
-
-        w.WriteEndObject();
+        EndChunk(w, continuousUsage);
     }
 
     protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage)

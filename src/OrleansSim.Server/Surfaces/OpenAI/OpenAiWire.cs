@@ -156,6 +156,23 @@ public abstract class OpenAiStreamWriter : ResponseWriter
     {
     }
 
+    /// <summary>Closes a chunk's only choice and the chunk, with its <c>continuous_usage_stats</c> usage or <c>"usage": null</c>.</summary>
+    protected static void EndChunk(Utf8JsonWriter w, Usage? continuousUsage)
+    {
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (continuousUsage is { } usage)
+        {
+            OpenAiWire.WriteUsage(w, usage);
+        }
+        else
+        {
+            w.WriteNull(OpenAiWire.Usage);
+        }
+
+        w.WriteEndObject();
+    }
+
     /// <summary>The final usage chunk of <c>stream_options.include_usage</c>.</summary>
     protected abstract void WriteUsageChunk(Utf8JsonWriter w, Usage usage);
 
