@@ -54,7 +54,7 @@ public sealed partial class DashboardTests
                  {
                      "vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc", "vllm:time_to_first_token_seconds_bucket",
                      "vllm:inter_token_latency_seconds_bucket", "vllm:e2e_request_latency_seconds_bucket", "vllm:prompt_tokens_total",
-                     "vllm:generation_tokens_total", "vllm:lora_requests_info",
+                     "vllm:generation_tokens_total", "vllm:lora_requests_info", "orleanssim:chaos_active",
                  })
         {
             Assert.Contains(family, metrics);
@@ -63,6 +63,8 @@ public sealed partial class DashboardTests
         // Every queried metric is served (LoRA and KV cache on, so every family has a series), with the labels used.
         await using var host = await SimHost.StartAsync(o => o with { LoraModules = [new("sql-lora", "/adapters/sql")], EnableKvCache = true, ZmqEndpoint = "" });
         await host.Client.PostJsonAsync("/v1/completions", """{"model":"sql-lora","prompt":"x y","max_tokens":2}""");
+        var (fault, faultBody) = await host.Client.PostJsonAsync("/admin/chaos", """{"kind":"latency","ttft_ms":1}""");
+        Assert.True(fault.StatusCode == System.Net.HttpStatusCode.Created, faultBody.ToString()); // so orleanssim:chaos_active has a series
         var scrape = await PromText.ScrapeAsync(host.Client);
         foreach (var metric in metrics)
         {
