@@ -390,7 +390,11 @@ internal static class FlagTable
         new("render-url", FlagKind.String, "localhost:8082", "render service used with Hugging Face tokenizers"),
         new("render-timeout", FlagKind.Duration, TimeSpan.FromSeconds(30), "timeout of render calls") { Check = NotNegative },
         new("mm-render-timeout", FlagKind.Duration, TimeSpan.FromSeconds(60), "timeout of multimodal render calls") { Check = NotNegative },
-        new("default-embedding-dimensions", FlagKind.Int, 384, "embedding size when the request gives none") { Check = IntAtLeast(1, "must be at least 1") },
+        new("default-embedding-dimensions", FlagKind.Int, 384, "embedding size when the request gives none")
+        {
+            Status = Supported, Check = IntAtLeast(1, "must be at least 1"),
+            Apply = (o, v) => o with { DefaultEmbeddingDimensions = (int)v! }, Read = o => o.DefaultEmbeddingDimensions,
+        },
         new("max-request-body-size-mb", FlagKind.Int, 4, "largest accepted request body in MB (1..512)") { Check = IntBetween(1, 512) },
         new("fake-metrics", FlagKind.JsonObject, null, "JSON object of metric values that replace the real ones: numbers or fun:start:end:period for gauges, per-bucket counts for histograms (docs/metrics.md)")
         {

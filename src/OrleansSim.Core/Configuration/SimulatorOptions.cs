@@ -36,6 +36,8 @@ public sealed record SimulatorOptions
     public int MaxNumSeqs { get; init; } = 5;
     public int MaxWaitingQueueLength { get; init; } = 1000;
     public int MaxModelLen { get; init; } = 1024;
+    /// <summary>/v1/embeddings vector size when the request gives no <c>dimensions</c> (<c>--default-embedding-dimensions</c>).</summary>
+    public int DefaultEmbeddingDimensions { get; init; } = 384;
     public int DataParallelSize { get; init; } = 1;
     public TimeSpan ShutdownTimeout { get; init; } = TimeSpan.FromSeconds(30);
     /// <summary>Path to a Hugging Face tokenizer.json; null → the built-in o200k_base encoding.</summary>

@@ -5,6 +5,7 @@ using OrleansSim.Server.Chaos;
 using OrleansSim.Server.Hosting;
 using OrleansSim.Server.Surfaces.Chat;
 using OrleansSim.Server.Surfaces.Completions;
+using OrleansSim.Server.Surfaces.Embeddings;
 
 namespace OrleansSim.Server.Inference;
 
@@ -16,6 +17,7 @@ public static class SurfaceRegistry
         services.AddSingleton<PromptReader>();
         services.AddSingleton<ApiSurface, ChatSurface>();
         services.AddSingleton<ApiSurface, CompletionsSurface>();
+        services.AddSingleton<ApiSurface, EmbeddingsSurface>();
         return services;
     }
 }

@@ -179,7 +179,11 @@ public sealed class RequestTrace
             _metrics.PrefillKvComputedTokens.Observe(_request.Prompts[prompt].PromptTokens); // no cached tokens yet
             _metrics.RequestGenerationTokens.Observe(generated);
             _metrics.RequestTimePerOutputToken.Observe(generated > 1 ? decode / (generated - 1) : 0);
-            _metrics.RequestParamsMaxTokens.Observe(_request.MaxTokens ?? _maxModelLen - _request.Prompts[prompt].PromptTokens);
+            if (_request.GeneratesTokens)
+            {
+                // Pooling requests (embeddings) have no max_tokens parameter.
+                _metrics.RequestParamsMaxTokens.Observe(_request.MaxTokens ?? _maxModelLen - _request.Prompts[prompt].PromptTokens);
+            }
         }
 
         for (var p = 0; p < _request.Prompts.Count && !_metrics.Frozen; p++)
