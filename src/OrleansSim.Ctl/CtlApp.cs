@@ -213,15 +213,7 @@ public static class CtlApp
         using var buffer = new MemoryStream();
         using (var w = new System.Text.Json.Utf8JsonWriter(buffer, new System.Text.Json.JsonWriterOptions { Indented = true }))
         {
-            w.WriteStartObject();
-            w.WriteStartArray("faults");
-            foreach (var fault in faults)
-            {
-                fault.WriteTo(w);
-            }
-
-            w.WriteEndArray();
-            w.WriteEndObject();
+            ChaosFault.WriteList(w, faults);
         }
 
         return Encoding.UTF8.GetString(buffer.ToArray());

@@ -74,6 +74,20 @@ public sealed record ChaosFault(string Id, string Kind, ChaosTarget Target, Chao
     /// <summary>A new fault id (<c>chaos-</c> + 8 hex digits).</summary>
     public static string NewId() => "chaos-" + Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4));
 
+    /// <summary><c>{"faults": [...]}</c>: the body of <c>GET /admin/chaos</c> and of <c>orleanssim-ctl chaos list --json</c>.</summary>
+    public static void WriteList(Utf8JsonWriter w, IReadOnlyList<ChaosFault> faults)
+    {
+        w.WriteStartObject();
+        w.WriteStartArray("faults");
+        foreach (var fault in faults)
+        {
+            fault.WriteTo(w);
+        }
+
+        w.WriteEndArray();
+        w.WriteEndObject();
+    }
+
     /// <summary>The wire form: <c>{"id","kind","target":{"pod","rank"},"parameters":{…},"started_at","expires_at"}</c>.</summary>
     public void WriteTo(Utf8JsonWriter w)
     {

@@ -63,21 +63,7 @@ public static class ChaosApi
     private static async Task ListAsync(HttpContext context, IGrainFactory grains)
     {
         var faults = await Store(grains).List();
-        await JsonResponse.WriteAsync(context, faults, static (w, list) => WriteList(w, list));
-    }
-
-    /// <summary><c>{"faults": [...]}</c>, the body of <c>GET /admin/chaos</c>.</summary>
-    public static void WriteList(Utf8JsonWriter w, IReadOnlyList<ChaosFault> faults)
-    {
-        w.WriteStartObject();
-        w.WriteStartArray("faults");
-        foreach (var fault in faults)
-        {
-            fault.WriteTo(w);
-        }
-
-        w.WriteEndArray();
-        w.WriteEndObject();
+        await JsonResponse.WriteAsync(context, faults, static (w, list) => ChaosFault.WriteList(w, list));
     }
 
     private static async Task<IResult> RemoveAsync(string id, IGrainFactory grains) =>
