@@ -15,7 +15,9 @@ public sealed class ThreePodCluster : IAsyncLifetime
 
     public string RedisConnection => _redis!.Connection;
 
-    public HttpClient Http { get; } = new() { Timeout = TimeSpan.FromSeconds(10) };
+    // No pooled connections: a test kills a pod and restarts it on the same port, and a kept-alive connection to the
+    // dead process would answer the next test's first request with a reset.
+    public HttpClient Http { get; } = new(new SocketsHttpHandler { PooledConnectionLifetime = TimeSpan.Zero }) { Timeout = TimeSpan.FromSeconds(10) };
 
     public async ValueTask InitializeAsync()
     {
