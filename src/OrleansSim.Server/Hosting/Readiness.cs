@@ -1,9 +1,11 @@
+using Microsoft.AspNetCore.Hosting.Server;
+
 namespace OrleansSim.Server.Hosting;
 
 /// <summary>
 /// The process's serving state behind <c>GET /ready</c>: Starting until every rank listens, Ready,
-/// then Draining from the first shutdown signal (new <c>/v1</c> requests get 503 while in-flight ones
-/// finish). It also counts the <c>/v1</c> requests in flight, which <see cref="DrainService"/> waits for.
+/// then Draining from the first shutdown signal (the listeners close while in-flight requests finish).
+/// It also counts the <c>/v1</c> requests in flight, which <see cref="DrainService"/> logs.
 /// </summary>
 public sealed class Readiness
 {
@@ -41,13 +43,15 @@ public sealed class Readiness
 }
 
 /// <summary>
-/// The first step of shutdown: <see cref="IHostedLifecycleService.StoppingAsync"/> runs before any hosted
-/// service (Kestrel, the silo) stops, whatever the registration order. The process is marked draining
-/// (readiness 503, new <c>/v1</c> requests 503) while the listeners still accept, and shutdown waits until
-/// the requests in flight have finished (at most <c>--shutdown-timeout</c>). Then Kestrel closes its
-/// listeners and the silo stops.
+/// The first step of shutdown, as vLLM's API server (uvicorn) does it: <see cref="IHostedLifecycleService.StoppingAsync"/>
+/// runs before any hosted service (Kestrel, the silo) stops, whatever the registration order. It marks the process
+/// draining (readiness 503, and a <c>/v1</c> request that still arrives on a connection opened before gets 503), then
+/// stops Kestrel at once: every rank listener closes (new connections are refused), idle keep-alive connections
+/// close, and requests in flight, streams included, run to their end, for at most <c>--shutdown-timeout</c>; then
+/// the connections left are cut. Only then does the silo stop. Kubernetes has taken the pod out of the Service
+/// endpoints by then (the preStop pause), so refused connections reach no client that still routes here.
 /// </summary>
-public sealed class DrainService(Readiness readiness, OrleansSim.Core.Configuration.SimulatorOptions options, TimeProvider time, ILogger<DrainService> logger) : IHostedLifecycleService
+public sealed class DrainService(Readiness readiness, IServer server, OrleansSim.Core.Configuration.SimulatorOptions options, TimeProvider time, ILogger<DrainService> logger) : IHostedLifecycleService
 {
     public Task StartingAsync(CancellationToken cancellationToken) => Task.CompletedTask;
 
@@ -63,16 +67,14 @@ public sealed class DrainService(Readiness readiness, OrleansSim.Core.Configurat
     {
         readiness.MarkDraining();
         var started = time.GetTimestamp();
-        if (readiness.InFlight > 0)
-        {
-            logger.LogInformation("Draining: waiting for {Count} in-flight requests (at most {Timeout})", readiness.InFlight, options.ShutdownTimeout);
-        }
+        logger.LogInformation("Shutting down: listeners closed; waiting for {Count} in-flight requests (at most {Timeout})", readiness.InFlight, options.ShutdownTimeout);
 
-        while (readiness.InFlight > 0 && time.GetElapsedTime(started) < options.ShutdownTimeout && !cancellationToken.IsCancellationRequested)
-        {
-            await Task.Delay(TimeSpan.FromMilliseconds(20), time, CancellationToken.None);
-        }
-
+        // Kestrel's stop unbinds every listener first, then waits for the open connections to finish their
+        // requests until the token fires, and then aborts the rest. Its own StopAsync later (the web host's
+        // hosted service) finds it stopped and returns.
+        using var grace = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        grace.CancelAfter(options.ShutdownTimeout);
+        await server.StopAsync(grace.Token);
         logger.LogInformation("Drained in {Elapsed:F1} s; {Left} requests still in flight", time.GetElapsedTime(started).TotalSeconds, readiness.InFlight);
     }
 }

@@ -1,4 +1,6 @@
 using System.Globalization;
+using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using OrleansSim.Server.Tests.Infrastructure;
 
@@ -83,7 +85,7 @@ public sealed class ProcessTests
     public async Task PortInUseExitsNonZeroNamingThePort()
     {
         var port = FreePorts.Consecutive(2);
-        using var blocker = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, port + 1);
+        using var blocker = new TcpListener(System.Net.IPAddress.Loopback, port + 1);
         blocker.Start();
         await using var process = SimProcess.Start(Args(port, "--data-parallel-size", "2"));
         Assert.NotEqual(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(60)));
@@ -91,40 +93,47 @@ public sealed class ProcessTests
     }
 
     [Fact]
-    public async Task SigtermDrainsARunningStreamThenExitsZero()
+    public async Task SigtermClosesTheListenerWhileARunningStreamFinishesThenExitsZero()
     {
         var port = FreePorts.One();
-        await using var process = SimProcess.Start(Args(port, "--mode", "echo", "--inter-token-latency", "100ms", "--shutdown-timeout", "20s"));
+        // 100 tokens 100 ms apart: the stream runs ~10 s after the signal, far longer than the listener takes to close.
+        await using var process = SimProcess.Start(Args(port, "--mode", "echo", "--inter-token-latency", "100ms", "--shutdown-timeout", "30s"));
         await process.WaitUntilReadyAsync(port, TimeSpan.FromSeconds(60));
-        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}") };
+        using var client = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(60) };
 
         using var response = await client.PostStreamAsync("/v1/chat/completions",
-            """{"model":"proc-model","stream":true,"max_tokens":20,"ignore_eos":true,"messages":[{"role":"user","content":"drain me"}]}""");
+            """{"model":"proc-model","stream":true,"max_tokens":100,"ignore_eos":true,"messages":[{"role":"user","content":"drain me"}]}""");
         Assert.Equal(200, (int)response.StatusCode);
         var reading = Sse.ReadAllAsync(response);
-        await Task.Delay(300);
         process.Signal("TERM");
 
-        // While the stream drains the listener still accepts: /ready answers 503 and new work gets vLLM's 503.
-        using var probe = new HttpClient { BaseAddress = new Uri($"http://127.0.0.1:{port}"), Timeout = TimeSpan.FromSeconds(5) };
-        var readyStatus = 0;
-        for (var i = 0; i < 40 && readyStatus != 503; i++)
+        // As vLLM's server (uvicorn) does: the listener closes at once, so a new connection is refused while the stream
+        // that was already running goes on.
+        SocketError? refused = null;
+        for (var i = 0; i < 200 && refused is null; i++)
         {
-            using var ready = await probe.GetAsync("/ready");
-            readyStatus = (int)ready.StatusCode;
-            if (readyStatus != 503)
+            using var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+            try
             {
+                await socket.ConnectAsync(new IPEndPoint(IPAddress.Loopback, port));
                 await Task.Delay(50);
+            }
+            catch (SocketException e)
+            {
+                refused = e.SocketErrorCode;
             }
         }
 
-        Assert.Equal(503, readyStatus);
-        var (rejected, rejectedBody) = await probe.PostJsonAsync("/v1/chat/completions", """{"model":"proc-model","messages":[{"role":"user","content":"late"}]}""");
-        Assert.Contains("shutting down", Http.AssertError(rejected, rejectedBody, 503, "ServiceUnavailableError"), StringComparison.Ordinal);
+        Assert.Equal(SocketError.ConnectionRefused, refused);
+        Assert.False(reading.IsCompleted, "the listener should close while the stream still runs");
+        Assert.False(process.HasExited);
+
         var events = await reading;
         Assert.True(events[^1].IsDone);
         var tokens = events.Count(e => !e.IsDone && e.Json.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var c) && c.GetString()!.Length > 0);
-        Assert.Equal(20, tokens);
+        Assert.Equal(100, tokens);
         Assert.Equal(0, await process.WaitForExitAsync(TimeSpan.FromSeconds(30)));
+        Assert.Contains("Drained in", process.Stdout, StringComparison.Ordinal);
+        Assert.Contains("0 requests still in flight", process.Stdout, StringComparison.Ordinal);
     }
 }
