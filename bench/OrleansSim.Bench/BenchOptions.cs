@@ -1,4 +1,5 @@
 using System.Globalization;
+using OrleansSim.Core.Configuration;
 
 namespace OrleansSim.Bench;
 
@@ -37,7 +38,8 @@ public sealed record BenchOptions
           --prompt-tokens N      prompt length, about N tokens (default 32)
           --output-tokens N      max_tokens (default 16)
           --ignore-eos           send ignore_eos = true (exactly N output tokens)
-          --duration S           seconds of measured load after the warm-up (default 10; '500ms' also works)
+          --duration S           measured load after the warm-up (default 10); durations: a plain number is seconds,
+                                 else the server's forms ('500ms', '1.5s', '1m', '1m30s')
           --requests N           stop after N measured requests instead of --duration
           --warmup S             seconds of unmeasured load first (default 1)
           --ramp S               spread the workers' first requests over S seconds (default 0: all at once)
@@ -61,26 +63,26 @@ public sealed record BenchOptions
             string Value() => ++i < args.Length ? args[i] : throw new ArgumentException($"{flag} needs a value");
             switch (flag)
             {
-                case "--url": targets.Add(new Uri(Value())); break;
-                case "--concurrency": o = o with { Concurrency = Int(Value()) }; break;
-                case "--rate": o = o with { Rate = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
+                case "--url": targets.Add(Url(flag, Value())); break;
+                case "--concurrency": o = o with { Concurrency = Positive(flag, Int(flag, Value())) }; break;
+                case "--rate": o = o with { Rate = Number(flag, Value()) }; break;
                 case "--stream": o = o with { Stream = true }; break;
                 case "--endpoint": o = o with { Endpoint = Value() }; break;
-                case "--prompt-tokens": o = o with { PromptTokens = Int(Value()) }; break;
-                case "--output-tokens": o = o with { OutputTokens = Int(Value()) }; break;
+                case "--prompt-tokens": o = o with { PromptTokens = Int(flag, Value()) }; break;
+                case "--output-tokens": o = o with { OutputTokens = Int(flag, Value()) }; break;
                 case "--ignore-eos": o = o with { IgnoreEos = true }; break;
-                case "--duration": o = o with { Duration = Seconds(Value()) }; break;
-                case "--requests": o = o with { Requests = Int(Value()) }; break;
-                case "--warmup": o = o with { Warmup = Seconds(Value()) }; break;
-                case "--ramp": o = o with { Ramp = Seconds(Value()) }; break;
-                case "--expect-ttft-ms": o = o with { ExpectTtftMs = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--expect-itl-ms": o = o with { ExpectItlMs = double.Parse(Value(), CultureInfo.InvariantCulture) }; break;
-                case "--server-pid": o = o with { ServerPid = Int(Value()) }; break;
+                case "--duration": o = o with { Duration = Seconds(flag, Value()) }; break;
+                case "--requests": o = o with { Requests = Int(flag, Value()) }; break;
+                case "--warmup": o = o with { Warmup = Seconds(flag, Value()) }; break;
+                case "--ramp": o = o with { Ramp = Seconds(flag, Value()) }; break;
+                case "--expect-ttft-ms": o = o with { ExpectTtftMs = Number(flag, Value()) }; break;
+                case "--expect-itl-ms": o = o with { ExpectItlMs = Number(flag, Value()) }; break;
+                case "--server-pid": o = o with { ServerPid = Int(flag, Value()) }; break;
                 case "--model": o = o with { Model = Value() }; break;
                 case "--label": o = o with { Label = Value() }; break;
                 case "--json": o = o with { JsonPath = Value() }; break;
                 case "--markdown": o = o with { MarkdownPath = Value() }; break;
-                case "--seed": o = o with { Seed = Int(Value()) }; break;
+                case "--seed": o = o with { Seed = Int(flag, Value()) }; break;
                 case "--fail-on-errors": o = o with { FailOnErrors = true }; break;
                 default: throw new ArgumentException($"unknown flag {flag}");
             }
@@ -104,9 +106,34 @@ public sealed record BenchOptions
         return o with { Targets = targets };
     }
 
-    private static int Int(string text) => int.Parse(text, CultureInfo.InvariantCulture);
+    private static Uri Url(string flag, string text) =>
+        Uri.TryCreate(text, UriKind.Absolute, out var uri) && uri.Scheme is "http" or "https"
+            ? uri
+            : throw new ArgumentException($"{flag} '{text}' is not an http(s) URL");
 
-    private static TimeSpan Seconds(string text) =>
-        text.EndsWith("ms", StringComparison.Ordinal) ? TimeSpan.FromMilliseconds(double.Parse(text[..^2], CultureInfo.InvariantCulture))
-        : TimeSpan.FromSeconds(double.Parse(text.TrimEnd('s'), CultureInfo.InvariantCulture));
+    private static int Int(string flag, string text) =>
+        int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out var value)
+            ? value
+            : throw new ArgumentException($"{flag} '{text}' is not an integer");
+
+    private static int Positive(string flag, int value) =>
+        value > 0 ? value : throw new ArgumentException($"{flag} must be at least 1, got {value}");
+
+    private static double Number(string flag, string text) =>
+        double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var value) && double.IsFinite(value)
+            ? value
+            : throw new ArgumentException($"{flag} '{text}' is not a number");
+
+    /// <summary>
+    /// A plain number is seconds (the bench's unit since its first version, which bench/run.sh relies on); anything
+    /// else is read by the server's duration parser (<c>500ms</c>, <c>1.5s</c>, <c>1m</c>, <c>1m30s</c>, <c>2h</c>).
+    /// </summary>
+    private static TimeSpan Seconds(string flag, string text)
+    {
+        var value = double.TryParse(text, NumberStyles.Float, CultureInfo.InvariantCulture, out var seconds) && double.IsFinite(seconds)
+            ? TimeSpan.FromSeconds(seconds)
+            : DurationText.TryParse(text, out var parsed) ? parsed
+            : throw new ArgumentException($"{flag} '{text}' is not a duration (seconds, or e.g. 500ms, 1.5s, 1m, 1m30s)");
+        return value >= TimeSpan.Zero ? value : throw new ArgumentException($"{flag} must not be negative, got '{text}'");
+    }
 }

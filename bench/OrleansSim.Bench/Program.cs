@@ -1,6 +1,12 @@
 using System.Diagnostics;
 using OrleansSim.Bench;
 
+if (args is ["--help"] or ["-h"])
+{
+    Console.Out.Write(BenchOptions.Usage);
+    return 0;
+}
+
 if (args is ["--markdown-header"])
 {
     Console.Out.WriteLine(Report.MarkdownHeader);
@@ -14,7 +20,8 @@ try
 }
 catch (ArgumentException ex)
 {
-    Console.Error.WriteLine($"error: {ex.Message}\n\n{BenchOptions.Usage}");
+    // One line, as the server's configuration errors: the usage is one --help away.
+    Console.Error.WriteLine($"error: {ex.Message} (--help for usage)");
     return 2;
 }
 
