@@ -232,17 +232,57 @@ internal static class FlagTable
             Read = o => o.StepProfilePath,
         },
 
-        // --- tool calls (not supported yet) ---
-        new("max-tool-call-integer-param", FlagKind.Int, 100, "largest integer generated for tool-call arguments"),
-        new("min-tool-call-integer-param", FlagKind.Int, 0, "smallest integer generated for tool-call arguments"),
-        new("max-tool-call-number-param", FlagKind.Double, 100d, "largest number generated for tool-call arguments"),
-        new("min-tool-call-number-param", FlagKind.Double, 0d, "smallest number generated for tool-call arguments"),
-        new("max-tool-call-array-param-length", FlagKind.Int, 5, "longest array generated for tool-call arguments"),
-        new("min-tool-call-array-param-length", FlagKind.Int, 1, "shortest array generated for tool-call arguments") { Check = IntAtLeast(0) },
-        new("tool-call-not-required-param-probability", FlagKind.Int, 50, "% chance to include an optional tool-call parameter") { Check = IntBetween(0, 100) },
-        new("object-tool-call-not-required-field-probability", FlagKind.Int, 50, "% chance to include an optional object field") { Check = IntBetween(0, 100) },
-        new("tool-call-extra-call-probability", FlagKind.Int, 45, "% chance to add one more tool call") { Check = IntBetween(0, 100) },
-        new("skip-tool-validation", FlagKind.Bool, false, "skip validating tool schemas"),
+        // --- tool calls and structured outputs (Generation/Tools) ---
+        new("max-tool-call-integer-param", FlagKind.Int, 100, "largest integer generated for tool-call arguments and structured outputs (when the schema allows it)")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MaxIntegerParam = (int)v! } }, Read = o => o.ToolCalls.MaxIntegerParam,
+        },
+        new("min-tool-call-integer-param", FlagKind.Int, 0, "smallest integer generated for tool-call arguments and structured outputs")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MinIntegerParam = (int)v! } }, Read = o => o.ToolCalls.MinIntegerParam,
+        },
+        new("max-tool-call-number-param", FlagKind.Double, 100d, "largest number generated for tool-call arguments and structured outputs")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MaxNumberParam = (double)v! } }, Read = o => o.ToolCalls.MaxNumberParam,
+        },
+        new("min-tool-call-number-param", FlagKind.Double, 0d, "smallest number generated for tool-call arguments and structured outputs")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MinNumberParam = (double)v! } }, Read = o => o.ToolCalls.MinNumberParam,
+        },
+        new("max-tool-call-array-param-length", FlagKind.Int, 5, "longest array generated (unless the schema's minItems/maxItems say otherwise)")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MaxArrayParamLength = (int)v! } }, Read = o => o.ToolCalls.MaxArrayParamLength,
+        },
+        new("min-tool-call-array-param-length", FlagKind.Int, 1, "shortest array generated (unless the schema's minItems/maxItems say otherwise)")
+        {
+            Status = Supported, Check = IntAtLeast(0),
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { MinArrayParamLength = (int)v! } }, Read = o => o.ToolCalls.MinArrayParamLength,
+        },
+        new("tool-call-not-required-param-probability", FlagKind.Int, 50, "% chance that an optional top-level tool-call argument is present")
+        {
+            Status = Supported, Check = IntBetween(0, 100),
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { NotRequiredParamProbability = (int)v! } }, Read = o => o.ToolCalls.NotRequiredParamProbability,
+        },
+        new("object-tool-call-not-required-field-probability", FlagKind.Int, 50, "% chance that an optional field of a nested object (or of a structured output) is present")
+        {
+            Status = Supported, Check = IntBetween(0, 100),
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { ObjectNotRequiredFieldProbability = (int)v! } }, Read = o => o.ToolCalls.ObjectNotRequiredFieldProbability,
+        },
+        new("tool-call-extra-call-probability", FlagKind.Int, 45, "% chance of one more tool call, rolled again until a roll fails or every tool is called (tool_choice auto starts at 0 calls, so it answers with text 100 - p % of the time; required starts at 1)")
+        {
+            Status = Supported, Check = IntBetween(0, 100),
+            Apply = (o, v) => o with { ToolCalls = o.ToolCalls with { ExtraCallProbability = (int)v! } }, Read = o => o.ToolCalls.ExtraCallProbability,
+        },
+        new("skip-tool-validation", FlagKind.Bool, false, "accept tool definitions outside llm-d-inference-sim's schema whitelist (otherwise a 400 'Tool validation failed: ...')")
+        {
+            Status = Supported,
+            Apply = (o, v) => o with { SkipToolValidation = (bool)v! }, Read = o => o.SkipToolValidation,
+        },
 
         // --- KV cache and events ---
         new("enable-kvcache", FlagKind.Bool, false, "simulate the KV cache (prefix hits, capacity waits) and publish KV events")

@@ -122,6 +122,12 @@ public sealed record SimulatorOptions
     public bool DatasetInMemory { get; init; }
     public string DatasetTableName { get; init; } = "llmd";
 
+    // --- tool calls and structured outputs (Generation/Tools) ---
+    /// <summary>Ranges and probabilities for generated tool-call arguments and structured outputs (the <c>--*-tool-call-*</c> flags).</summary>
+    public Generation.Tools.ToolCallKnobs ToolCalls { get; init; } = new();
+    /// <summary><c>--skip-tool-validation</c>: accept tool definitions outside llm-d-inference-sim's schema whitelist.</summary>
+    public bool SkipToolValidation { get; init; }
+
     // --- observability (Server/Observability) ---
     /// <summary><c>--otlp-traces-endpoint</c>: OTLP/HTTP URL that receives one <c>llm_request</c> span per request; empty = tracing off.</summary>
     public string OtlpTracesEndpoint { get; init; } = "";

@@ -24,6 +24,19 @@ public sealed record GeneratedText(IReadOnlyList<string> Tokens, string FinishRe
     public string? StopReason { get; init; }
 
     public string Text => string.Concat(Tokens);
+
+    /// <summary>
+    /// The tool calls this choice answers with instead of text (null: a text answer). Its <see cref="Tokens"/> are then,
+    /// call after call, one header step (an empty piece: the call's name) followed by the pieces of the call's arguments;
+    /// <see cref="ToolCallOfStep"/> names the call of every step. Built by <see cref="Tools.ConstrainedOutputPlanner"/>.
+    /// </summary>
+    public IReadOnlyList<Tools.GeneratedToolCall>? ToolCalls { get; init; }
+
+    /// <summary>For a tool-call answer: the index into <see cref="ToolCalls"/> of each token step.</summary>
+    public int[]? ToolCallOfStep { get; init; }
+
+    /// <summary>True when token step <paramref name="k"/> opens a tool call (its header: id, type and name).</summary>
+    public bool OpensToolCall(int k) => ToolCallOfStep is { } steps && (k == 0 || steps[k - 1] != steps[k]);
 }
 
 /// <summary>Produces the output text for one choice. Deterministic for a given <see cref="Random"/> state.</summary>

@@ -67,6 +67,12 @@ public record InferenceRequest
     /// <summary>Completions <c>echo</c>: each choice's text starts with its prompt (vLLM's CompletionRequest.echo).</summary>
     public bool Echo { get; init; }
 
+    /// <summary>The function tools the model may call and how (chat <c>tools</c> + <c>tool_choice</c>); null = no tools.</summary>
+    public Core.Generation.Tools.ToolCallRequest? Tools { get; init; }
+
+    /// <summary>The structured-output constraint on text answers (<c>response_format</c>, <c>structured_outputs</c>); null = free text.</summary>
+    public Core.Generation.Tools.StructuredOutput? StructuredOutput { get; init; }
+
     public int PromptTokens => Prompts.Sum(p => p.PromptTokens);
 
     /// <summary>Choices in the response: n per prompt, indexed prompt-major as vLLM does.</summary>

@@ -1,15 +1,20 @@
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
+using OrleansSim.Core.Generation.Tools;
+using OrleansSim.Core.Tokenization;
 
 namespace OrleansSim.Server.Inference;
 
 /// <summary>
 /// The plan step of the run loop: draws every choice's tokens and finish reason from the seed the rank handed out.
 /// One place for what a request's output is (the generator's text, cut to the context window; nothing for
-/// surfaces that generate no tokens), whatever surface writes it.
+/// surfaces that generate no tokens; tool calls or JSON when the request has tools or a structured-output constraint),
+/// whatever surface writes it.
 /// </summary>
-public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator generator)
+public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator generator, ISimTokenizer tokenizer)
 {
+    private readonly ConstrainedOutputPlanner _constrained = new(options.ToolCalls, tokenizer);
+
     private static readonly GeneratedText NoTokens = new([], "stop");
 
     /// <summary>Choices prompt-major: n per prompt.</summary>
@@ -34,6 +39,13 @@ public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator gener
                 if (request.MaxTokens == 0)
                 {
                     choices[c++] = new GeneratedText([], "length"); // echo without generation
+                    continue;
+                }
+
+                if ((request.Tools is not null || request.StructuredOutput is not null)
+                    && _constrained.Plan(request.Tools, request.StructuredOutput, Math.Min(maxTokens ?? room, room), random) is { } constrained)
+                {
+                    choices[c++] = constrained; // tool calls, or JSON text
                     continue;
                 }
 

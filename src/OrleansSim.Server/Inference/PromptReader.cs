@@ -69,11 +69,87 @@ public sealed class PromptReader(SimulatorOptions options, ISimTokenizer tokeniz
 
             var role = JsonFields.GetString(message, "role", $"{path}.role")
                 ?? throw ApiException.BadRequest($"Field required: '{path}.role'.", "messages");
-            result.Add(new PromptMessage(role, ReadContent(message, path)));
+            var content = ReadContent(message, path);
+            if (JsonFields.Get(message, "tool_calls") is { } calls)
+            {
+                content = WithToolCalls(content, calls, $"{path}.tool_calls");
+            }
+
+            if (JsonFields.Get(message, "tool_call_id") is { } callId && callId.ValueKind != JsonValueKind.String)
+            {
+                throw JsonFields.Invalid($"{path}.tool_call_id", "a string");
+            }
+
+            result.Add(new PromptMessage(role, content));
             i++;
         }
 
-        return result;
+        return WithTools(body, result);
+    }
+
+    /// <summary>
+    /// An assistant turn's earlier tool calls, rendered after its text the way tool-calling chat templates write them
+    /// (one <c>&lt;tool_call&gt;</c> block of name and arguments per call), so they count as prompt tokens.
+    /// </summary>
+    private static string WithToolCalls(string content, JsonElement calls, string path)
+    {
+        if (calls.ValueKind != JsonValueKind.Array)
+        {
+            throw JsonFields.Invalid(path, "a list of tool calls");
+        }
+
+        var text = new StringBuilder(content);
+        var i = 0;
+        foreach (var call in calls.EnumerateArray())
+        {
+            var callPath = $"{path}[{i++}]";
+            if (call.ValueKind != JsonValueKind.Object || JsonFields.Get(call, "function") is not { ValueKind: JsonValueKind.Object } function)
+            {
+                throw ApiException.BadRequest($"Field required: '{callPath}.function'.", "messages");
+            }
+
+            var name = JsonFields.GetString(function, "name", $"{callPath}.function.name")
+                ?? throw ApiException.BadRequest($"Field required: '{callPath}.function.name'.", "messages");
+            var arguments = JsonFields.GetString(function, "arguments", $"{callPath}.function.arguments") ?? "{}";
+            if (text.Length > 0)
+            {
+                text.Append('\n');
+            }
+
+            text.Append("<tool_call>\n{\"name\": ").Append(JsonSerializer.Serialize(name)).Append(", \"arguments\": ").Append(arguments).Append("}\n</tool_call>");
+        }
+
+        return text.ToString();
+    }
+
+    /// <summary>
+    /// A request's tool definitions are part of the prompt a tool-calling model sees: listed in the system turn (one
+    /// JSON definition per line in a <c>&lt;tools&gt;</c> block), added to the first system message or as a new one.
+    /// </summary>
+    private static List<PromptMessage> WithTools(JsonElement body, List<PromptMessage> messages)
+    {
+        if (JsonFields.Get(body, "tools") is not { ValueKind: JsonValueKind.Array } tools || tools.GetArrayLength() == 0)
+        {
+            return messages;
+        }
+
+        var block = new StringBuilder("# Tools\n\nFunctions you may call, as JSON signatures:\n<tools>\n");
+        foreach (var tool in tools.EnumerateArray())
+        {
+            block.Append(tool.GetRawText()).Append('\n');
+        }
+
+        block.Append("</tools>");
+        if (messages[0].Role == "system")
+        {
+            messages[0] = messages[0] with { Content = messages[0].Content + "\n\n" + block };
+        }
+        else
+        {
+            messages.Insert(0, new PromptMessage("system", block.ToString()));
+        }
+
+        return messages;
     }
 
     /// <summary>A message's <c>content</c>: a string, or a list of parts whose <c>text</c> parts are joined.</summary>

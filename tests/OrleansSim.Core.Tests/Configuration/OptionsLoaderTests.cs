@@ -554,6 +554,25 @@ public sealed class OptionsLoaderTests : IDisposable
     }
 
     [Fact]
+    public void ToolCallFlagsSetTheGeneratorKnobs()
+    {
+        var o = Load("--model", "m", "--min-tool-call-integer-param", "-5", "--max-tool-call-integer-param", "5", "--min-tool-call-number-param", "0.5",
+            "--max-tool-call-number-param", "1.5", "--min-tool-call-array-param-length", "0", "--max-tool-call-array-param-length", "2",
+            "--tool-call-not-required-param-probability", "10", "--object-tool-call-not-required-field-probability", "20",
+            "--tool-call-extra-call-probability", "30", "--skip-tool-validation");
+        Assert.Equal(new OrleansSim.Core.Generation.Tools.ToolCallKnobs
+        {
+            MinIntegerParam = -5, MaxIntegerParam = 5, MinNumberParam = 0.5, MaxNumberParam = 1.5, MinArrayParamLength = 0, MaxArrayParamLength = 2,
+            NotRequiredParamProbability = 10, ObjectNotRequiredFieldProbability = 20, ExtraCallProbability = 30,
+        }, o.ToolCalls);
+        Assert.True(o.SkipToolValidation);
+        Assert.Equal(new OrleansSim.Core.Generation.Tools.ToolCallKnobs(), Load("--model", "m").ToolCalls);
+        Assert.False(Load("--model", "m").SkipToolValidation);
+        var path = WriteYaml("model: m\ntool-call-extra-call-probability: 70\nskip-tool-validation: true\n");
+        Assert.Equal(70, Load("--config", path).ToolCalls.ExtraCallProbability);
+    }
+
+    [Fact]
     public void StepCalculatorFlagsLoadTheProfileAndNameABadKey()
     {
         var path = WriteYaml("name: tiny\noverhead-ms: 2.5\n");

@@ -34,7 +34,7 @@ public static class ToolValidator
     /// <summary>Throws <see cref="ToolValidationException"/> naming the tool and the first offending location.</summary>
     public static void Validate(JsonElement function)
     {
-        var results = Whitelist.Value.Evaluate(function, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var results = Whitelist.Value.Evaluate(function, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
         if (results.IsValid)
         {
             return;
@@ -49,18 +49,36 @@ public static class ToolValidator
 
     internal static string FirstError(EvaluationResults results)
     {
-        // The deepest failing location explains the problem best (the root only says "a subschema failed").
-        var failures = (results.Details ?? []).Where(d => !d.IsValid && d.Errors is { Count: > 0 })
-            .OrderByDescending(d => d.InstanceLocation.ToString().Length)
-            .ToList();
-        if (failures.Count == 0)
+        // The deepest failure under failing nodes explains the problem best (the root only says "a subschema failed").
+        // Failing "if" and "not" subschemas are not errors, and neither are failing branches of a passing anyOf.
+        if (Deepest(results) is not { } deepest)
         {
             return "does not match the tool schema";
         }
 
-        var first = failures[0];
-        var location = first.InstanceLocation.ToString() is { Length: > 0 } l ? l : "/";
-        return $"{location}: {string.Join("; ", first.Errors!.Values)}";
+        var location = deepest.InstanceLocation.ToString() is { Length: > 0 } l ? l : "/";
+        // JsonSchema.Net writes expected values JSON-escaped for HTML ("\u0022string\u0022"); show plain quotes.
+        return $"{location}: {string.Join("; ", deepest.Errors!.Values)}".Replace("\\u0022", "\"", StringComparison.Ordinal);
+    }
+
+    private static EvaluationResults? Deepest(EvaluationResults node)
+    {
+        EvaluationResults? best = null;
+        foreach (var child in node.Details ?? [])
+        {
+            var path = child.EvaluationPath.ToString();
+            if (child.IsValid || path.EndsWith("/if", StringComparison.Ordinal) || path.EndsWith("/not", StringComparison.Ordinal))
+            {
+                continue;
+            }
+
+            if (Deepest(child) is { } found && (best is null || found.InstanceLocation.ToString().Length > best.InstanceLocation.ToString().Length))
+            {
+                best = found;
+            }
+        }
+
+        return best ?? (node.Errors is { Count: > 0 } ? node : null);
     }
 
     private const string WhitelistSchema = """
@@ -129,7 +147,7 @@ public static class RequestSchemas
             return "a JSON Schema must be an object or a boolean";
         }
 
-        var results = MetaSchemas.Draft202012.Evaluate(schema, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var results = MetaSchemas.Draft202012.Evaluate(schema, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
         if (!results.IsValid)
         {
             return ToolValidator.FirstError(results);
@@ -150,7 +168,7 @@ public static class RequestSchemas
     /// <summary>Null when <paramref name="value"/> validates against <paramref name="schema"/>, else the first error.</summary>
     public static string? Check(JsonElement schema, JsonElement value)
     {
-        var results = JsonSchema.FromText(schema.GetRawText()).Evaluate(value, new EvaluationOptions { OutputFormat = OutputFormat.List });
+        var results = JsonSchema.FromText(schema.GetRawText()).Evaluate(value, new EvaluationOptions { OutputFormat = OutputFormat.Hierarchical });
         return results.IsValid ? null : ToolValidator.FirstError(results);
     }
 }

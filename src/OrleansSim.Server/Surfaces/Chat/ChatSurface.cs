@@ -23,6 +23,8 @@ public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) 
         var n = SamplingParameters.ReadN(body);
         SamplingParameters.Validate(body);
         var topLogprobs = ReadLogprobs(body);
+        var tools = ChatToolsReader.Read(body, options.SkipToolValidation);
+        var structured = StructuredOutputReader.Read(body);
 
         var maxTokensField = "max_tokens";
         var maxTokens = JsonFields.GetInt(body, "max_tokens");
@@ -54,6 +56,8 @@ public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) 
             IncludeUsage = includeUsage,
             ContinuousUsageStats = continuous,
             TopLogprobs = topLogprobs,
+            Tools = tools,
+            StructuredOutput = structured,
         };
     }
 

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using OrleansSim.Core.Generation;
+using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Inference;
 using OrleansSim.Server.Surfaces.OpenAI;
@@ -28,6 +29,10 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
     private static readonly JsonEncodedText ChatCompletion = Encode("chat.completion");
     private static readonly JsonEncodedText ChatChunk = Encode("chat.completion.chunk");
     private static readonly JsonEncodedText Assistant = Encode("assistant");
+    private static readonly JsonEncodedText Type = Encode("type");
+    private static readonly JsonEncodedText Function = Encode("function");
+    private static readonly JsonEncodedText Name = Encode("name");
+    private static readonly JsonEncodedText Arguments = Encode("arguments");
 
     // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator leaves null
     // (ChatMessage, ChatCompletionResponseChoice, ChatCompletionResponse).
@@ -48,13 +53,39 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
             // vLLM ChatMessage, every field as model_dump() writes it.
             w.WriteStartObject(Message);
             w.WriteString(Role, Assistant);
-            w.WriteString(Content, choices[i].Text);
+            var calls = choices[i].ToolCalls;
+            if (calls is null)
+            {
+                w.WriteString(Content, choices[i].Text);
+            }
+            else if (Request.Tools?.Choice == ToolChoiceKind.Auto)
+            {
+                w.WriteNull(Content); // vLLM's auto tool parsing: no text before the calls
+            }
+            else
+            {
+                w.WriteString(Content, ""); // vLLM: required and named tool choices answer with empty content
+            }
+
             WriteNulls(w, NullMessageFields);
             w.WriteStartArray(ToolCalls);
+            foreach (var call in calls ?? [])
+            {
+                // vLLM ToolCall: id, type, function {name, arguments}.
+                w.WriteStartObject();
+                w.WriteString(OpenAiWire.Id, call.Id);
+                w.WriteString(Type, Function);
+                w.WriteStartObject(Function);
+                w.WriteString(Name, call.Name);
+                w.WriteString(Arguments, call.Arguments);
+                w.WriteEndObject();
+                w.WriteEndObject();
+            }
+
             w.WriteEndArray();
             w.WriteNull(Reasoning);
             w.WriteEndObject();
-            if (Request.TopLogprobs is { } top)
+            if (Request.TopLogprobs is { } top && calls is null)
             {
                 w.WriteStartObject(OpenAiWire.Logprobs);
                 w.WriteStartArray(Content);
@@ -128,6 +159,52 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
             w.WriteNull(OpenAiWire.Logprobs);
         }
 
+        WriteFinishReason(w, finishReason);
+        if (finishReason is not null)
+        {
+            WriteStopReason(w, stopReason);
+        }
+
+        EndChunk(w, continuousUsage);
+    }
+
+    /// <summary>
+    /// vLLM's DeltaToolCall chunks: a call opens with index, id, type and function name (arguments empty); each later
+    /// chunk adds a piece of its arguments. The finish reason rides on the last piece's chunk.
+    /// </summary>
+    protected override void WriteToolCallChunk(Utf8JsonWriter w, int c, int k, string? finishReason, Usage? continuousUsage, string? stopReason)
+    {
+        var choice = Run.Choices[c];
+        var index = choice.ToolCallOfStep![k];
+        var call = choice.ToolCalls![index];
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteStartObject();
+        w.WriteNumber(OpenAiWire.Index, c);
+        w.WriteStartObject(Delta);
+        w.WriteStartArray(ToolCalls);
+        w.WriteStartObject();
+        w.WriteNumber(OpenAiWire.Index, index);
+        var opens = choice.OpensToolCall(k);
+        if (opens)
+        {
+            w.WriteString(OpenAiWire.Id, call.Id);
+            w.WriteString(Type, Function);
+        }
+
+        w.WriteStartObject(Function);
+        if (opens)
+        {
+            w.WriteString(Name, call.Name);
+        }
+
+        w.WriteString(Arguments, choice.Tokens[k]);
+        w.WriteEndObject();
+        w.WriteEndObject();
+        w.WriteEndArray();
+        w.WriteEndObject();
+        w.WriteNull(OpenAiWire.Logprobs);
         WriteFinishReason(w, finishReason);
         if (finishReason is not null)
         {

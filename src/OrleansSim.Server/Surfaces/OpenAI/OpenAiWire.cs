@@ -151,6 +151,13 @@ public abstract class OpenAiStreamWriter : ResponseWriter
     /// <summary>One chunk for choice <paramref name="c"/>; <paramref name="finishReason"/> non-null on its last.</summary>
     protected abstract void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs);
 
+    /// <summary>
+    /// One chunk of choice <paramref name="c"/>'s tool calls (<see cref="GeneratedText.ToolCalls"/>): step <paramref name="k"/>
+    /// opens a call or carries a piece of its arguments. Only surfaces that accept tools produce such choices.
+    /// </summary>
+    protected virtual void WriteToolCallChunk(Utf8JsonWriter w, int c, int k, string? finishReason, Usage? continuousUsage, string? stopReason) =>
+        throw new NotSupportedException("this surface does not stream tool calls");
+
     /// <summary>The chunk that opens choice <paramref name="c"/> before its first token (chat: the role chunk).</summary>
     protected virtual void WriteOpening(SseWriter sse, int c)
     {
@@ -201,7 +208,12 @@ public abstract class OpenAiStreamWriter : ResponseWriter
             }
 
             var last = k == tokens.Count - 1;
-            if (k < tokens.Count)
+            if (k < tokens.Count && choices[c].ToolCalls is not null)
+            {
+                WriteToolCallChunk(sse.BeginEvent(), c, k, last ? choices[c].FinishReason : null, Continuous(c, k + 1), last ? choices[c].StopReason : null);
+                sse.EndEvent();
+            }
+            else if (k < tokens.Count)
             {
                 ChunkLogprobs? chunkLogprobs = null;
                 if (_textOffsets is not null)

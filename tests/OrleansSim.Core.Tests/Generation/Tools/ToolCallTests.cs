@@ -117,7 +117,7 @@ public sealed class ToolCallTests
 
     [Theory]
     [InlineData("""{"name":"f","description":"d","parameters":{"type":"object","properties":{"x":{"type":"string"}}}}""", null)]
-    [InlineData("""{"name":"f","parameters":{"type":"object","properties":{}}}""", "tool 'f': ")]
+    [InlineData("""{"name":"f","parameters":{"type":"object","properties":{}}}""", "tool 'f': /: Required properties [\"description\"] are not present")]
     [InlineData("""{"name":"g","description":"d","parameters":{"type":"object","properties":{"x":{"type":"strin"}}}}""", "tool 'g': /parameters/properties/x")]
     [InlineData("""{"name":"h","description":"d","parameters":{"type":"object","properties":{"x":{"type":"array"}}}}""", "tool 'h': /parameters/properties/x")]
     [InlineData("""{"name":"i","description":"d","parameters":{"type":"object","properties":{"x":{"type":"object","enum":[1]}}}}""", "tool 'i': /parameters/properties/x")]
