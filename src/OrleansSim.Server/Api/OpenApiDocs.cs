@@ -9,12 +9,20 @@ namespace OrleansSim.Server.Api;
 /// read their bodies themselves (so every field error names the field), which leaves the generated
 /// document without a request body; this metadata puts one back without restricting content types.
 /// </summary>
-public sealed record JsonRequestExample(string Json);
+public sealed record JsonRequestExample(string Json)
+{
+    /// <summary>Further named examples (summary → body), listed after <see cref="Json"/> as "default" in Swagger UI's example menu.</summary>
+    public IReadOnlyList<(string Name, string Summary, string Json)> More { get; init; } = [];
+}
 
 public static class OpenApiDocs
 {
     public static RouteHandlerBuilder WithJsonExample(this RouteHandlerBuilder builder, string json) =>
         builder.WithMetadata(new JsonRequestExample(json));
+
+    /// <summary>A default example plus named ones (OpenAPI <c>examples</c>; Swagger UI offers them in a menu).</summary>
+    public static RouteHandlerBuilder WithJsonExamples(this RouteHandlerBuilder builder, string json, IReadOnlyList<(string Name, string Summary, string Json)> more) =>
+        builder.WithMetadata(new JsonRequestExample(json) { More = more });
 
     /// <summary>Adds the documented request bodies (application/json with the example) to the document.</summary>
     public static OpenApiOptions AddJsonRequestExamples(this OpenApiOptions options) =>
@@ -22,13 +30,28 @@ public static class OpenApiDocs
         {
             if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonRequestExample>().FirstOrDefault() is { } example)
             {
+                var media = new OpenApiMediaType();
+                if (example.More.Count == 0)
+                {
+                    media.Example = JsonNode.Parse(example.Json);
+                }
+                else
+                {
+                    // OpenAPI allows "example" or "examples", not both.
+                    media.Examples = new Dictionary<string, IOpenApiExample>
+                    {
+                        ["default"] = new OpenApiExample { Summary = "plain request", Value = JsonNode.Parse(example.Json) },
+                    };
+                    foreach (var (name, summary, json) in example.More)
+                    {
+                        media.Examples[name] = new OpenApiExample { Summary = summary, Value = JsonNode.Parse(json) };
+                    }
+                }
+
                 operation.RequestBody = new OpenApiRequestBody
                 {
                     Required = true,
-                    Content = new Dictionary<string, OpenApiMediaType>
-                    {
-                        ["application/json"] = new() { Example = JsonNode.Parse(example.Json) },
-                    },
+                    Content = new Dictionary<string, OpenApiMediaType> { ["application/json"] = media },
                 };
             }
 

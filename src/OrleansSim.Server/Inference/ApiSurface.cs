@@ -23,6 +23,9 @@ public abstract class ApiSurface
     /// <summary>A runnable example request body for the OpenAPI document and Swagger UI.</summary>
     public abstract string ExampleJson { get; }
 
+    /// <summary>Further runnable examples (name, summary, body) for features worth showing on their own (tools, response_format).</summary>
+    public virtual IReadOnlyList<(string Name, string Summary, string Json)> MoreExamples => [];
+
     /// <summary>
     /// Validates the body (400s name the field) and reduces it to an <see cref="InferenceRequest"/>. The shared
     /// pieces are <see cref="PromptReader"/> (model, prompts, context window) and <see cref="SamplingParameters"/>.

@@ -43,7 +43,7 @@ public static class SurfaceEndpoints
             app.MapPost(surface.Route, handler)
                 .WithName(surface.OperationName)
                 .WithSummary(surface.Summary + "; header X-Return-Error: N answers at once with status N")
-                .WithJsonExample(surface.ExampleJson);
+                .WithJsonExamples(surface.ExampleJson, surface.MoreExamples);
         }
 
         return app;

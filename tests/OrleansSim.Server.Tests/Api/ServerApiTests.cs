@@ -81,11 +81,28 @@ public sealed class ServerApiTests(EchoHostFixture fixture) : IClassFixture<Echo
             Assert.True(paths.TryGetProperty(path, out _), path);
         }
 
-        // Request bodies are documented with a runnable example (Swagger UI "Try it out").
-        var example = paths.GetProperty("/v1/chat/completions").GetProperty("post").GetProperty("requestBody")
+        // Request bodies are documented with runnable examples (Swagger UI "Try it out"); chat has named ones for tools and response_format.
+        var example = paths.GetProperty("/v1/completions").GetProperty("post").GetProperty("requestBody")
             .GetProperty("content").GetProperty("application/json").GetProperty("example");
-        var (response, _) = await Client.PostJsonAsync("/v1/chat/completions", example.GetRawText());
+        var (response, _) = await Client.PostJsonAsync("/v1/completions", example.GetRawText());
         Assert.Equal(200, (int)response.StatusCode);
+        var chatExamples = paths.GetProperty("/v1/chat/completions").GetProperty("post").GetProperty("requestBody")
+            .GetProperty("content").GetProperty("application/json").GetProperty("examples");
+        Assert.Equal(["default", "tools", "json_schema", "json_object"], chatExamples.EnumerateObject().Select(e => e.Name));
+        foreach (var named in chatExamples.EnumerateObject())
+        {
+            var (chat, body) = await Client.PostJsonAsync("/v1/chat/completions", named.Value.GetProperty("value").GetRawText());
+            Assert.Equal(200, (int)chat.StatusCode);
+            var message = body.GetProperty("choices")[0].GetProperty("message");
+            if (named.Name == "tools")
+            {
+                Assert.Equal("get_weather", message.GetProperty("tool_calls")[0].GetProperty("function").GetProperty("name").GetString());
+            }
+            else if (named.Name.StartsWith("json", StringComparison.Ordinal))
+            {
+                Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(message.GetProperty("content").GetString()!).RootElement.ValueKind);
+            }
+        }
 
         using var swagger = await Client.GetAsync("/swagger/index.html");
         Assert.Equal(200, (int)swagger.StatusCode);

@@ -16,6 +16,16 @@ public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) 
 
     public override string ExampleJson => """{"messages":[{"role":"user","content":"Hello!"}],"max_tokens":20,"stream":false}""";
 
+    public override IReadOnlyList<(string Name, string Summary, string Json)> MoreExamples =>
+    [
+        ("tools", "tool calls (tool_choice auto, required, none or {\"type\":\"function\",\"function\":{\"name\":...}})",
+            """{"messages":[{"role":"user","content":"What is the weather in Boston?"}],"tools":[{"type":"function","function":{"name":"get_weather","description":"Current weather in a city","parameters":{"type":"object","properties":{"city":{"type":"string"},"unit":{"type":"string","enum":["celsius","fahrenheit"]}},"required":["city"]}}}],"tool_choice":"required"}"""),
+        ("json_schema", "structured output: content validates against the schema",
+            """{"messages":[{"role":"user","content":"Describe a movie"}],"response_format":{"type":"json_schema","json_schema":{"name":"movie","strict":true,"schema":{"type":"object","properties":{"title":{"type":"string"},"year":{"type":"integer","minimum":1900,"maximum":2030},"genres":{"type":"array","items":{"type":"string","enum":["drama","comedy","horror"]}}},"required":["title","year"]}}}}"""),
+        ("json_object", "structured output: content is one JSON object",
+            """{"messages":[{"role":"user","content":"Answer in JSON"}],"response_format":{"type":"json_object"}}"""),
+    ];
+
     public override InferenceRequest Parse(JsonElement body, string requestId)
     {
         var model = prompts.ResolveModel(body);
