@@ -562,8 +562,15 @@ public sealed class OptionsLoaderTests : IDisposable
             "--tool-call-extra-call-probability", "30", "--skip-tool-validation");
         Assert.Equal(new OrleansSim.Core.Generation.Tools.ToolCallKnobs
         {
-            MinIntegerParam = -5, MaxIntegerParam = 5, MinNumberParam = 0.5, MaxNumberParam = 1.5, MinArrayParamLength = 0, MaxArrayParamLength = 2,
-            NotRequiredParamProbability = 10, ObjectNotRequiredFieldProbability = 20, ExtraCallProbability = 30,
+            MinIntegerParam = -5,
+            MaxIntegerParam = 5,
+            MinNumberParam = 0.5,
+            MaxNumberParam = 1.5,
+            MinArrayParamLength = 0,
+            MaxArrayParamLength = 2,
+            NotRequiredParamProbability = 10,
+            ObjectNotRequiredFieldProbability = 20,
+            ExtraCallProbability = 30,
         }, o.ToolCalls);
         Assert.True(o.SkipToolValidation);
         Assert.Equal(new OrleansSim.Core.Generation.Tools.ToolCallKnobs(), Load("--model", "m").ToolCalls);
