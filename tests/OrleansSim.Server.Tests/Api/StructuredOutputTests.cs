@@ -91,6 +91,20 @@ public sealed class StructuredOutputTests(EchoHostFixture fixture) : IClassFixtu
         Assert.Equal(3, cut.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
     }
 
+    [Fact]
+    public async Task CompletionsTakeTheSameConstraints()
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/completions", """{"prompt":"A movie:","max_tokens":500,"structured_outputs":{"json":""" + MovieSchema + "}}");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("stop", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        AssertMovie(body.GetProperty("choices")[0].GetProperty("text").GetString()!);
+
+        // The default 16 tokens of /v1/completions cut a long answer, as vLLM would.
+        (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/completions", """{"prompt":"A movie:","response_format":{"type":"json_schema","json_schema":{"name":"m","schema":""" + MovieSchema + "}}}");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(16, body.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+    }
+
     [Theory]
     [InlineData("""{"type":"json_schema","json_schema":{"name":"m","schema":{"type":"object","properties":{"a":{"minLength":-1}}}}}""", "'response_format.json_schema.schema' is not a valid JSON schema: /properties/a/minLength", "response_format")]
     [InlineData("""{"type":"json_schema","json_schema":{"schema":{"type":"object"}}}""", "Field required: 'response_format.json_schema.name'.", "response_format")]

@@ -201,6 +201,45 @@ public sealed class ToolCallTests(EchoHostFixture fixture) : IClassFixture<EchoH
     }
 
     [Fact]
+    public async Task ParallelToolCallsFalseKeepsOneCallPerChoiceAndChoicesStreamApart()
+    {
+        // n = 2, streamed: each choice's deltas carry its own index; parallel_tool_calls false caps every answer at one call.
+        await using var host = await SimHost.StartAsync(o => o with { ToolCalls = o.ToolCalls with { ExtraCallProbability = 100 } });
+        var body = """{"model":"test-model","stream":true,"n":2,"parallel_tool_calls":false,"messages":[{"role":"user","content":"x"}],"tool_choice":"required","tools":[{"type":"function","function":{"name":"get_weather","description":"d","parameters":""" + WeatherSchema
+            + """}},{"type":"function","function":{"name":"book_room","description":"d","parameters":""" + BookingSchema + "}}]}";
+        using var response = await host.Client.PostStreamAsync("/v1/chat/completions", body);
+        var events = await Sse.ReadAllAsync(response);
+        var arguments = new Dictionary<int, System.Text.StringBuilder>();
+        var names = new Dictionary<int, string>();
+        foreach (var e in events.Where(e => !e.IsDone))
+        {
+            var choice = e.Json.GetProperty("choices")[0];
+            if (!choice.GetProperty("delta").TryGetProperty("tool_calls", out var calls))
+            {
+                continue;
+            }
+
+            var call = Assert.Single(calls.EnumerateArray());
+            Assert.Equal(0, call.GetProperty("index").GetInt32()); // one call per choice
+            var c = choice.GetProperty("index").GetInt32();
+            if (call.TryGetProperty("id", out _))
+            {
+                Assert.False(names.ContainsKey(c));
+                names[c] = call.GetProperty("function").GetProperty("name").GetString()!;
+                arguments[c] = new System.Text.StringBuilder();
+            }
+
+            arguments[c].Append(call.GetProperty("function").GetProperty("arguments").GetString());
+        }
+
+        Assert.Equal([0, 1], names.Keys.Order());
+        foreach (var (c, name) in names)
+        {
+            AssertValidArguments(name, arguments[c].ToString());
+        }
+    }
+
+    [Fact]
     public async Task ToolHistoryIsAcceptedAndCountsTowardPromptTokens()
     {
         List<ChatMessage> history =

@@ -33,6 +33,11 @@ public sealed class ConstrainedOutputPlanner(ToolCallKnobs knobs, ISimTokenizer 
     {
         if (tools is not null && _tools.Plan(tools.Tools, tools.Choice, tools.Named, random) is { Count: > 0 } calls)
         {
+            if (tools.MaxCalls is { } most && calls.Count > most)
+            {
+                calls = [.. calls.Take(Math.Max(most, 1))];
+            }
+
             // vLLM (as OpenAI): "tool_calls" for auto and required, "stop" for a named function.
             return ToolCallText(calls, limit, tools.Choice == ToolChoiceKind.Named ? GenerationHelpers.Stop : ToolCallsFinishReason);
         }

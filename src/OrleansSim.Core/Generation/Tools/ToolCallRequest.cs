@@ -7,7 +7,14 @@ namespace OrleansSim.Core.Generation.Tools;
 /// <param name="Tools">The function tools, in request order.</param>
 /// <param name="Choice"><c>none</c>, <c>auto</c>, <c>required</c> or a named function.</param>
 /// <param name="Named">The function <see cref="ToolChoiceKind.Named"/> forces; null otherwise.</param>
-public sealed record ToolCallRequest(IReadOnlyList<ToolFunction> Tools, ToolChoiceKind Choice, string? Named = null);
+public sealed record ToolCallRequest(IReadOnlyList<ToolFunction> Tools, ToolChoiceKind Choice, string? Named = null)
+{
+    /// <summary>
+    /// The most calls one answer may make: 1 with chat's <c>parallel_tool_calls: false</c> (vLLM keeps the first call)
+    /// or for surfaces that take one call per turn; null = no limit beyond the planner's own.
+    /// </summary>
+    public int? MaxCalls { get; init; }
+}
 
 /// <summary>How a request constrains its text answer (vLLM structured outputs).</summary>
 public enum StructuredOutputKind

@@ -18,6 +18,13 @@ internal static class ChatToolsReader
 
     public static ToolCallRequest? Read(JsonElement body, bool skipValidation)
     {
+        // parallel_tool_calls: false keeps one call per answer (vLLM's maybe_filter_parallel_tool_calls keeps the first).
+        var request = ReadChoice(body, skipValidation);
+        return request is not null && JsonFields.GetBool(body, "parallel_tool_calls") == false ? request with { MaxCalls = 1 } : request;
+    }
+
+    private static ToolCallRequest? ReadChoice(JsonElement body, bool skipValidation)
+    {
         var tools = ReadTools(body, skipValidation);
         var choice = JsonFields.Get(body, "tool_choice");
         if (choice is null)

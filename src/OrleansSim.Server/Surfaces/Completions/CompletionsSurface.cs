@@ -63,6 +63,7 @@ public sealed class CompletionsSurface(SimulatorOptions options, PromptReader pr
             ContinuousUsageStats = continuous,
             TopLogprobs = topLogprobs,
             Echo = echo,
+            StructuredOutput = StructuredOutputReader.Read(body),
         };
     }
 

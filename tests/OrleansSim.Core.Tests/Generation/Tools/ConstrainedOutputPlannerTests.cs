@@ -112,6 +112,17 @@ public sealed class ConstrainedOutputPlannerTests
     }
 
     [Fact]
+    public void MaxCallsKeepsTheFirstCalls()
+    {
+        var planner = Planner(new ToolCallKnobs { ExtraCallProbability = 100 });
+        var all = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(4))!;
+        var one = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required) { MaxCalls = 1 }, null, 10_000, new Random(4))!;
+        Assert.Equal(2, all.ToolCalls!.Count);
+        Assert.Equal(all.ToolCalls[0], Assert.Single(one.ToolCalls!));
+        Assert.All(one.ToolCallOfStep!, owner => Assert.Equal(0, owner));
+    }
+
+    [Fact]
     public void TheSameSeedGivesTheSameOutput()
     {
         var planner = Planner();
