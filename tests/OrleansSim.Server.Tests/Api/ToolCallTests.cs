@@ -165,6 +165,7 @@ public sealed class ToolCallTests(EchoHostFixture fixture) : IClassFixture<EchoH
         var deltas = events.SkipLast(1).Select(e => e.Json.GetProperty("choices")[0]).ToList();
         Assert.Equal("assistant", deltas[0].GetProperty("delta").GetProperty("role").GetString());
         var opening = deltas[1].GetProperty("delta").GetProperty("tool_calls")[0];
+        Assert.Equal(["id", "type", "index", "function"], opening.EnumerateObject().Select(p => p.Name)); // vLLM's DeltaToolCall order
         Assert.Equal(0, opening.GetProperty("index").GetInt32());
         Assert.Equal("function", opening.GetProperty("type").GetString());
         Assert.Equal("get_weather", opening.GetProperty("function").GetProperty("name").GetString());
@@ -237,6 +238,27 @@ public sealed class ToolCallTests(EchoHostFixture fixture) : IClassFixture<EchoH
         {
             AssertValidArguments(name, arguments[c].ToString());
         }
+    }
+
+    [Fact]
+    public async Task TheServerSeedReproducesTheCallsOfARequestSequence()
+    {
+        const string body = """{"messages":[{"role":"user","content":"x"}],"tool_choice":"auto","tools":[{"type":"function","function":{"name":"get_weather","description":"d","parameters":""" + WeatherSchema + "}}]}";
+        async Task<List<string>> RunAsync()
+        {
+            await using var host = await SimHost.StartAsync(o => o with { Seed = 1234 });
+            var answers = new List<string>();
+            for (var i = 0; i < 6; i++)
+            {
+                var (_, json) = await host.Client.PostJsonAsync("/v1/chat/completions", body);
+                answers.Add(json.GetProperty("choices")[0].GetProperty("message").GetRawText());
+            }
+
+            return answers;
+        }
+
+        var first = await RunAsync();
+        Assert.Equal(first, await RunAsync()); // --seed: same request order, same calls, ids and arguments
     }
 
     [Fact]

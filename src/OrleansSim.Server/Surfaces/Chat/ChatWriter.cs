@@ -169,7 +169,7 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
     }
 
     /// <summary>
-    /// vLLM's DeltaToolCall chunks: a call opens with index, id, type and function name (arguments empty); each later
+    /// vLLM's DeltaToolCall chunks: a call opens with id, type, index and function name (arguments empty); each later
     /// chunk adds a piece of its arguments. The finish reason rides on the last piece's chunk.
     /// </summary>
     protected override void WriteToolCallChunk(Utf8JsonWriter w, int c, int k, string? finishReason, Usage? continuousUsage, string? stopReason)
@@ -185,7 +185,6 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
         w.WriteStartObject(Delta);
         w.WriteStartArray(ToolCalls);
         w.WriteStartObject();
-        w.WriteNumber(OpenAiWire.Index, index);
         var opens = choice.OpensToolCall(k);
         if (opens)
         {
@@ -193,6 +192,7 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
             w.WriteString(Type, Function);
         }
 
+        w.WriteNumber(OpenAiWire.Index, index); // DeltaToolCall's order: id, type, index, function
         w.WriteStartObject(Function);
         if (opens)
         {
