@@ -20,6 +20,8 @@ public static class SiloConfiguration
         {
             silo.UseRedisClustering(o => o.ConfigurationOptions = ConfigurationOptions.Parse(options.ClusterConnection));
             silo.ConfigureEndpoints(IPAddress.Parse(options.AdvertiseAddress), options.SiloPort, options.GatewayPort, listenOnAnyHostAddress: true);
+            // Ranks are placed by pod name: a second live pod of the same name is refused before it joins.
+            silo.Services.AddSingleton<ILifecycleParticipant<ISiloLifecycle>, UniquePodName>();
         }
         else
         {

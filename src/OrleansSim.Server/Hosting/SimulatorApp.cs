@@ -67,6 +67,11 @@ public static class SimulatorApp
             Console.Error.WriteLine($"error: {ex.Message}");
             return StartupError;
         }
+        catch (Exception ex) when (Find<Cluster.DuplicatePodException>(ex) is { } duplicate)
+        {
+            Console.Error.WriteLine($"error: {duplicate.Message}");
+            return StartupError;
+        }
 
         await app.WaitForShutdownAsync();
         if (app.Services.GetRequiredService<Readiness>().StartupFailure is { } failure)
@@ -111,6 +116,16 @@ public static class SimulatorApp
 
         return $"a port in {options.Port}..{options.Port + options.DataParallelSize - 1} is already in use: {ex.Message}";
     }
+
+    /// <summary>The exception of type <typeparamref name="T"/> behind <paramref name="ex"/> (the silo's lifecycle wraps what its stages throw).</summary>
+    private static T? Find<T>(Exception? ex)
+        where T : Exception => ex switch
+        {
+            null => null,
+            T found => found,
+            AggregateException agg => agg.InnerExceptions.Select(Find<T>).FirstOrDefault(e => e is not null),
+            _ => Find<T>(ex.InnerException),
+        };
 
     /// <summary>The Orleans silo or gateway port is taken (another simulator on this machine).</summary>
     private static bool IsAddressInUse(Exception ex) =>

@@ -15,10 +15,19 @@ public sealed class SimPod(string name, string redisConnection, string clusterId
 
     public int Port => _port;
 
+    public int SiloPort => _siloPort;
+
     public SimProcess? Process { get; private set; }
 
     /// <summary>Starts the process (again, after a kill: same name and ports, as a restarted pod) and waits for /ready.</summary>
     public async Task StartAsync()
+    {
+        await LaunchAsync();
+        await Process!.WaitUntilReadyAsync(_port, TimeSpan.FromSeconds(60));
+    }
+
+    /// <summary>Starts the process without waiting for it to serve (for pods expected to refuse to start).</summary>
+    public async Task<SimProcess> LaunchAsync()
     {
         if (Process is not null)
         {
@@ -33,7 +42,7 @@ public sealed class SimPod(string name, string redisConnection, string clusterId
                 "--shutdown-timeout", "1s",
             ],
             new Dictionary<string, string> { ["POD_NAME"] = Name, ["POD_NAMESPACE"] = "sim" });
-        await Process.WaitUntilReadyAsync(_port, TimeSpan.FromSeconds(60));
+        return Process;
     }
 
     /// <summary>kill -9: no drain, no goodbye to the cluster.</summary>
