@@ -21,7 +21,11 @@ public sealed class RawHttp : IDisposable
     /// <summary>True once the server closed its side.</summary>
     public bool EndOfStream { get; private set; }
 
-    public static async Task<RawHttp> PostAsync(int port, string path, string json, CancellationToken cancellationToken = default)
+    public static Task<RawHttp> PostAsync(int port, string path, string json, CancellationToken cancellationToken = default) =>
+        PostAsync(port, path, json, "", cancellationToken);
+
+    /// <param name="headers">Extra header lines, each ending in CRLF (e.g. <c>"Connection: close\r\n"</c>).</param>
+    public static async Task<RawHttp> PostAsync(int port, string path, string json, string headers, CancellationToken cancellationToken = default)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
@@ -29,7 +33,7 @@ public sealed class RawHttp : IDisposable
             await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), cancellationToken);
             var body = Encoding.UTF8.GetBytes(json);
             var head = Encoding.ASCII.GetBytes(
-                $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n\r\n");
+                $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n{headers}\r\n");
             await socket.SendAsync(head.Concat(body).ToArray(), SocketFlags.None, cancellationToken);
             return new RawHttp(socket);
         }
@@ -41,9 +45,13 @@ public sealed class RawHttp : IDisposable
     }
 
     /// <summary>Reads until the text received so far contains <paramref name="marker"/> (true) or the server closed (false).</summary>
-    public async Task<bool> ReadUntilAsync(string marker, CancellationToken cancellationToken = default)
+    public Task<bool> ReadUntilAsync(string marker, CancellationToken cancellationToken = default) =>
+        ReadUntilAsync(marker, 1, cancellationToken);
+
+    /// <summary>Reads until <paramref name="marker"/> was received <paramref name="occurrences"/> times (true) or the server closed (false).</summary>
+    public async Task<bool> ReadUntilAsync(string marker, int occurrences, CancellationToken cancellationToken = default)
     {
-        while (!Received.Contains(marker, StringComparison.Ordinal))
+        while (Occurrences(Received, marker) < occurrences)
         {
             if (EndOfStream || !await ReadSomeAsync(cancellationToken))
             {
@@ -84,7 +92,38 @@ public sealed class RawHttp : IDisposable
         _socket.Close();
     }
 
+    /// <summary>
+    /// Leaves with a FIN only: shuts the sending side, then drains what the server still sends until it closes (or
+    /// <paramref name="timeout"/> passes) before closing, so unread data never turns the close into a reset.
+    /// </summary>
+    public async Task CloseWithFinAsync(TimeSpan timeout)
+    {
+        try
+        {
+            _socket.Shutdown(SocketShutdown.Send);
+            using var drain = new CancellationTokenSource(timeout);
+            await ReadToEndAsync(drain.Token);
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException)
+        {
+            // reset by the server, or it kept the connection open: close anyway
+        }
+
+        _socket.Close();
+    }
+
     public void Dispose() => _socket.Dispose();
+
+    private static int Occurrences(string text, string marker)
+    {
+        var count = 0;
+        for (var at = text.IndexOf(marker, StringComparison.Ordinal); at >= 0; at = text.IndexOf(marker, at + marker.Length, StringComparison.Ordinal))
+        {
+            count++;
+        }
+
+        return count;
+    }
 
     private async Task<bool> ReadSomeAsync(CancellationToken cancellationToken)
     {

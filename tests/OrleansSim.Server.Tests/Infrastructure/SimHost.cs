@@ -26,6 +26,9 @@ public sealed class SimHost : IAsyncDisposable
 
     public SimulatorOptions Options { get; }
 
+    /// <summary>The host's services, for tests that drive the real grains in its silo (<c>IGrainFactory</c>) or read its meters.</summary>
+    public IServiceProvider Services => _app.Services;
+
     public static ISimTokenizer SharedTokenizer => Tokenizer.Value;
 
     public HttpClient Client => ClientFor(0);
