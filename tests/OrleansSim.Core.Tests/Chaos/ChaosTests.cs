@@ -167,23 +167,34 @@ public sealed class ChaosTests
               - {at: 200ms, kind: queue_full, for: 200ms}
               - {at: 200ms, kind: unready}
             """);
-        var control = new RecordingControl();
+        // A fake clock moved in 5 ms steps: the player can only act once the clock reached an action's time, so "never
+        // early" holds exactly (the system clock's timers run on a coarse tick and may fire a little early).
+        var clock = new FakeTimeProvider();
+        var control = new RecordingControl(clock);
         var lines = new List<string>();
-        await ChaosScenarioPlayer.PlayAsync(scenario, control, TimeProvider.System, lines.Add, CancellationToken.None);
+        var play = ChaosScenarioPlayer.PlayAsync(scenario, control, clock, lines.Add, CancellationToken.None);
+        for (var step = 0; !play.IsCompleted; step++)
+        {
+            Assert.True(step < 2000, "the scenario ends within 10 s of its clock");
+            clock.Advance(TimeSpan.FromMilliseconds(5));
+            await Task.Delay(1, TestContext.Current.CancellationToken);
+        }
+
+        await play;
 
         Assert.Equal(["add stall", "add queue_full", "add unready", "remove 1", "remove 2"], control.Calls.Select(c => c.What));
-        // Each action happens at its time or later (never early; how late depends on the machine).
-        Assert.All(control.Calls.Zip([100, 200, 200, 300, 400]), c => Assert.True(c.First.At >= TimeSpan.FromMilliseconds(c.Second - 1), $"{c.First.What} at {c.First.At}"));
+        // Each action happens at its time or later (never early).
+        Assert.All(control.Calls.Zip([100, 200, 200, 300, 400]), c => Assert.True(c.First.At >= TimeSpan.FromMilliseconds(c.Second), $"{c.First.What} at {c.First.At}"));
         Assert.Equal(5, lines.Count);
         Assert.Contains("step 1 start: 1 stall on pod/* for 200ms", lines[0], StringComparison.Ordinal);
         Assert.Contains("until cleared", lines[2], StringComparison.Ordinal);
         Assert.Contains("step 2 end: 2", lines[4], StringComparison.Ordinal);
     }
 
-    /// <summary>Records what the player asks for and when (from its creation).</summary>
-    private sealed class RecordingControl : IChaosControl
+    /// <summary>Records what the player asks for and when (on <paramref name="time"/>, from its creation).</summary>
+    private sealed class RecordingControl(TimeProvider time) : IChaosControl
     {
-        private readonly System.Diagnostics.Stopwatch _clock = System.Diagnostics.Stopwatch.StartNew();
+        private readonly long _created = time.GetTimestamp();
         private int _next;
 
         public List<(string What, TimeSpan At)> Calls { get; } = [];
@@ -191,13 +202,13 @@ public sealed class ChaosTests
         public Task<ChaosFault> AddAsync(JsonObject body, CancellationToken cancellationToken)
         {
             var fault = ChaosRequest.Parse(body, "pod", DateTimeOffset.UtcNow) with { Id = (++_next).ToString(System.Globalization.CultureInfo.InvariantCulture) };
-            Calls.Add(($"add {fault.Kind}", _clock.Elapsed));
+            Calls.Add(($"add {fault.Kind}", time.GetElapsedTime(_created)));
             return Task.FromResult(fault);
         }
 
         public Task<bool> RemoveAsync(string id, CancellationToken cancellationToken)
         {
-            Calls.Add(($"remove {id}", _clock.Elapsed));
+            Calls.Add(($"remove {id}", time.GetElapsedTime(_created)));
             return Task.FromResult(true);
         }
     }

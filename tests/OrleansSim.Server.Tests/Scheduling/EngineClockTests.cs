@@ -42,12 +42,14 @@ public sealed class EngineClockTests
         var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(2), DecodePerSequence = TimeSpan.FromMilliseconds(3), PrefillPerToken = TimeSpan.Zero, KvReadPer1kTokens = TimeSpan.Zero };
         await using var host = await SimHost.StartAsync(Step(profile));
 
-        var alone = Median(Gaps(await StreamTimesAsync(host.Client, Completion(12))));
+        // A busy machine only makes gaps longer, so the shortest gap alone is the robust measure of a lone step, and
+        // the median with 32 streams can only be checked against its lower bound.
+        var alone = Gaps(await StreamTimesAsync(host.Client, Completion(12))).Min();
         var batch = await Task.WhenAll(Enumerable.Range(0, 32).Select(_ => StreamTimesAsync(host.Client, Completion(12))));
         var together = Median(batch.SelectMany(Gaps));
 
         Assert.True(together >= 60, $"median ITL with 32 streams {together:F1} ms (steps take 98 ms)");
-        Assert.True(together > 4 * alone, $"median ITL alone {alone:F1} ms, with 32 streams {together:F1} ms");
+        Assert.True(together > 4 * alone, $"shortest ITL alone {alone:F1} ms, median with 32 streams {together:F1} ms");
     }
 
     [Fact]

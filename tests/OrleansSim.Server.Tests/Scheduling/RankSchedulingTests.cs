@@ -108,19 +108,31 @@ public sealed class RankSchedulingTests
     [Fact]
     public async Task ClientDisconnectWhileQueuedFreesTheQueue()
     {
-        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, MaxWaitingQueueLength = 1, TimeToFirstToken = TimeSpan.FromMilliseconds(700) });
-        var running = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
-        await Task.Delay(100);
-        using (var cts = new CancellationTokenSource(TimeSpan.FromMilliseconds(200)))
+        // One slot, one queue place. A long stream holds the slot for as long as the test needs it (no race with a TTFT).
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1, MaxWaitingQueueLength = 1, InterTokenLatency = TimeSpan.FromMilliseconds(50) });
+        using var holder = await RawHttp.PostAsync(host.Options.Port, "/v1/completions",
+            """{"model":"test-model","prompt":"hi","max_tokens":1000,"ignore_eos":true,"stream":true}""");
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), m => m.Value("vllm:num_requests_running") == 1, TimeSpan.FromSeconds(30), "the stream holding the slot");
+        using (var cts = new CancellationTokenSource())
         {
-            await Assert.ThrowsAnyAsync<OperationCanceledException>(() =>
-                host.Client.SendAsync(Http.Post("/v1/chat/completions", Chat), cts.Token));
+            var waiter = host.Client.SendAsync(Http.Post("/v1/chat/completions", Chat), cts.Token);
+            await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), m => m.Value("vllm:num_requests_waiting") == 1, TimeSpan.FromSeconds(30), "the waiter queued");
+            await cts.CancelAsync();
+            await Assert.ThrowsAnyAsync<OperationCanceledException>(() => waiter);
         }
 
-        await Task.Delay(100);
-        // The abandoned waiter left the queue, so a new request can queue instead of getting 429.
-        var (queued, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
-        Assert.Equal(200, (int)queued.StatusCode);
-        Assert.Equal(200, (int)(await running).Response.StatusCode);
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), m => m.Value("vllm:num_requests_waiting") == 0, TimeSpan.FromSeconds(30), "the abandoned waiter gone");
+
+        // The abandoned waiter left the queue, so a new request can queue instead of getting 429; it runs once the stream leaves.
+        var queued = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Poll.UntilAsync(async () => (Done: queued.IsCompleted, Scrape: await PromText.ScrapeAsync(host.Client)),
+            x => x.Done || x.Scrape.Value("vllm:num_requests_waiting") == 1, TimeSpan.FromSeconds(30), "the new request queued");
+        if (queued.IsCompleted)
+        {
+            Assert.Fail($"answered {(int)(await queued).Response.StatusCode} while the slot was held (the queue place was not freed)");
+        }
+
+        holder.Close(reset: true);
+        Assert.Equal(200, (int)(await queued).Response.StatusCode);
     }
 }
