@@ -3,9 +3,11 @@ using OrleansSim.Core.Chaos;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Chaos;
 using OrleansSim.Server.Hosting;
+using OrleansSim.Server.Surfaces.Anthropic;
 using OrleansSim.Server.Surfaces.Chat;
 using OrleansSim.Server.Surfaces.Completions;
 using OrleansSim.Server.Surfaces.Embeddings;
+using OrleansSim.Server.Surfaces.Responses;
 
 namespace OrleansSim.Server.Inference;
 
@@ -18,6 +20,8 @@ public static class SurfaceRegistry
         services.AddSingleton<ApiSurface, ChatSurface>();
         services.AddSingleton<ApiSurface, CompletionsSurface>();
         services.AddSingleton<ApiSurface, EmbeddingsSurface>();
+        services.AddSingleton<ApiSurface, MessagesSurface>();
+        services.AddSingleton<ApiSurface, ResponsesSurface>();
         return services;
     }
 }

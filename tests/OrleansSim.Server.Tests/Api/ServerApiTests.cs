@@ -76,16 +76,20 @@ public sealed class ServerApiTests(EchoHostFixture fixture) : IClassFixture<Echo
     {
         var doc = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement;
         var paths = doc.GetProperty("paths");
-        foreach (var path in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize", "/detokenize", "/metrics", "/v1/load_lora_adapter" })
+        foreach (var path in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize", "/detokenize", "/metrics", "/v1/load_lora_adapter", "/v1/messages", "/v1/responses" })
         {
             Assert.True(paths.TryGetProperty(path, out _), path);
         }
 
         // Request bodies are documented with runnable examples (Swagger UI "Try it out"); chat has named ones for tools and response_format.
-        var example = paths.GetProperty("/v1/completions").GetProperty("post").GetProperty("requestBody")
-            .GetProperty("content").GetProperty("application/json").GetProperty("example");
-        var (response, _) = await Client.PostJsonAsync("/v1/completions", example.GetRawText());
-        Assert.Equal(200, (int)response.StatusCode);
+        foreach (var path in new[] { "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses" })
+        {
+            var example = paths.GetProperty(path).GetProperty("post").GetProperty("requestBody")
+                .GetProperty("content").GetProperty("application/json").GetProperty("example");
+            var (response, _) = await Client.PostJsonAsync(path, example.GetRawText());
+            Assert.True(response.StatusCode == System.Net.HttpStatusCode.OK, $"{path} example: {(int)response.StatusCode}");
+        }
+
         var chatExamples = paths.GetProperty("/v1/chat/completions").GetProperty("post").GetProperty("requestBody")
             .GetProperty("content").GetProperty("application/json").GetProperty("examples");
         Assert.Equal(["default", "tools", "json_schema", "json_object"], chatExamples.EnumerateObject().Select(e => e.Name));

@@ -1,0 +1,186 @@
+using System.ClientModel;
+using System.Text.Json;
+using OpenAI.Responses;
+using OrleansSim.Core.Tokenization;
+using OrleansSim.Server.Tests.Infrastructure;
+
+namespace OrleansSim.Server.Tests.Api;
+
+/// <summary>POST /v1/responses with the OpenAI .NET SDK's Responses client and raw HTTP (event sequence, errors).</summary>
+public sealed class ResponsesApiTests(EchoHostFixture fixture) : IClassFixture<EchoHostFixture>
+{
+    private ResponsesClient Client => new(new ApiKeyCredential("unused"), new ResponsesClientOptions { Endpoint = new Uri(fixture.Host.BaseUri(), "/v1") });
+
+    private static int PromptTokens(params PromptMessage[] messages) =>
+        SimHost.SharedTokenizer.Encode(SimHost.SharedTokenizer.RenderChat(messages)).Count;
+
+    [Fact]
+    public async Task SdkCreatesAResponse()
+    {
+        const string text = "Hello from the Responses client";
+        ResponseResult response = await Client.CreateResponseAsync(
+            new CreateResponseOptions("test-model", [ResponseItem.CreateUserMessageItem(text)]) { Instructions = "Be terse.", MaxOutputTokenCount = 100 },
+            TestContext.Current.CancellationToken);
+
+        Assert.Equal(text, response.GetOutputText());
+        Assert.Equal(ResponseStatus.Completed, response.Status);
+        Assert.StartsWith("resp_", response.Id, StringComparison.Ordinal);
+        Assert.Equal("test-model", response.Model);
+        var expectedInput = PromptTokens(new("system", "Be terse."), new("user", text));
+        Assert.Equal(expectedInput, response.Usage.InputTokenCount);
+        Assert.Equal(SimHost.SharedTokenizer.CountTokens(text), response.Usage.OutputTokenCount);
+        Assert.Equal(response.Usage.InputTokenCount + response.Usage.OutputTokenCount, response.Usage.TotalTokenCount);
+    }
+
+    [Fact]
+    public async Task SdkStreamsDeltasAndTheCompletedResponse()
+    {
+        const string text = "streaming through the Responses client";
+        var deltas = new System.Text.StringBuilder();
+        ResponseResult? completed = null;
+        var sequence = new List<int>();
+        await foreach (var update in await Client.CreateResponseStreamingAsync(
+            new CreateResponseOptions("test-model", [ResponseItem.CreateUserMessageItem(text)]) { MaxOutputTokenCount = 100, StreamingEnabled = true },
+            TestContext.Current.CancellationToken))
+        {
+            sequence.Add(update.SequenceNumber);
+            if (update is StreamingResponseOutputTextDeltaUpdate delta)
+            {
+                deltas.Append(delta.Delta);
+            }
+            else if (update is StreamingResponseCompletedUpdate done)
+            {
+                completed = done.Response;
+            }
+        }
+
+        Assert.Equal(text, deltas.ToString());
+        Assert.NotNull(completed);
+        Assert.Equal(text, completed!.GetOutputText());
+        Assert.Equal(ResponseStatus.Completed, completed.Status);
+        Assert.Equal(SimHost.SharedTokenizer.CountTokens(text), completed.Usage.OutputTokenCount);
+        Assert.Equal(Enumerable.Range(0, sequence.Count), sequence);
+    }
+
+    [Fact]
+    public async Task BodyHasVllmShape()
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses",
+            """{"input":"one two three","instructions":"Be terse.","metadata":{"team":"a"},"temperature":0.5}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal(
+            ["id", "created_at", "incomplete_details", "instructions", "metadata", "model", "object", "output", "parallel_tool_calls", "temperature",
+             "tool_choice", "tools", "top_p", "background", "max_output_tokens", "max_tool_calls", "previous_response_id", "prompt", "reasoning",
+             "service_tier", "status", "text", "top_logprobs", "truncation", "usage", "user", "input_messages", "output_messages"],
+            body.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("response", body.GetProperty("object").GetString());
+        Assert.Equal("Be terse.", body.GetProperty("instructions").GetString());
+        Assert.Equal("""{"team":"a"}""", body.GetProperty("metadata").GetRawText());
+        Assert.Equal(0.5, body.GetProperty("temperature").GetDouble());
+        var prompt = PromptTokens(new("system", "Be terse."), new("user", "one two three"));
+        Assert.Equal(fixture.Host.Options.MaxModelLen - prompt, body.GetProperty("max_output_tokens").GetInt32()); // the room left
+        var item = Assert.Single(body.GetProperty("output").EnumerateArray());
+        Assert.Equal(["id", "content", "role", "status", "type"], item.EnumerateObject().Select(p => p.Name));
+        Assert.StartsWith("msg_", item.GetProperty("id").GetString(), StringComparison.Ordinal);
+        Assert.Equal("""{"annotations":[],"text":"one two three","type":"output_text","logprobs":null}""", Assert.Single(item.GetProperty("content").EnumerateArray()).GetRawText());
+        var usage = body.GetProperty("usage");
+        Assert.Equal(prompt, usage.GetProperty("input_tokens").GetInt32());
+        Assert.Equal(0, usage.GetProperty("input_tokens_details").GetProperty("cached_tokens").GetInt32());
+        Assert.Equal(0, usage.GetProperty("output_tokens_details").GetProperty("reasoning_tokens").GetInt32());
+        Assert.Equal(prompt + usage.GetProperty("output_tokens").GetInt32(), usage.GetProperty("total_tokens").GetInt32());
+    }
+
+    [Fact]
+    public async Task InputItemsAndALimitedOutput()
+    {
+        const string json = """
+            {"input":[
+               {"role":"user","content":[{"type":"input_text","text":"What is the weather?"}]},
+               {"type":"function_call","call_id":"call_1","name":"get_weather","arguments":"{\"city\":\"Paris\"}"},
+               {"type":"function_call_output","call_id":"call_1","output":"18 C"},
+               {"type":"message","role":"user","content":"alpha beta gamma delta"}],
+             "max_output_tokens":2}
+            """;
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", json);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("incomplete", body.GetProperty("status").GetString());
+        Assert.Equal("max_output_tokens", body.GetProperty("incomplete_details").GetProperty("reason").GetString());
+        Assert.Equal(2, body.GetProperty("max_output_tokens").GetInt32());
+        Assert.Equal(2, body.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+        Assert.Equal("alpha beta", body.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+    }
+
+    [Fact]
+    public async Task StreamSendsVllmsEventSequence()
+    {
+        using var response = await fixture.Host.Client.PostStreamAsync("/v1/responses", """{"input":"framed event stream","stream":true}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        Assert.DoesNotContain(events, e => e.IsDone);
+        var tokens = SimHost.SharedTokenizer.SplitTokens("framed event stream");
+        string[] expected =
+        [
+            "response.created", "response.in_progress", "response.output_item.added", "response.content_part.added",
+            .. tokens.Select(_ => "response.output_text.delta"),
+            "response.output_text.done", "response.content_part.done", "response.output_item.done", "response.completed",
+        ];
+        Assert.Equal(expected, events.Select(e => e.Name));
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.Equal(events[i].Name, events[i].Json.GetProperty("type").GetString());
+            Assert.Equal(i, events[i].Json.GetProperty("sequence_number").GetInt32());
+        }
+
+        var created = events[0].Json.GetProperty("response");
+        Assert.Equal("in_progress", created.GetProperty("status").GetString());
+        Assert.Equal(JsonValueKind.Null, created.GetProperty("usage").ValueKind);
+        Assert.Equal(0, created.GetProperty("output").GetArrayLength());
+        var itemId = events[2].Json.GetProperty("item").GetProperty("id").GetString();
+        Assert.All(events.Skip(3).Take(tokens.Count + 3), e => Assert.Equal(itemId, e.Json.GetProperty("item_id").GetString()));
+        Assert.Equal(tokens, events.Where(e => e.Name == "response.output_text.delta").Select(e => e.Json.GetProperty("delta").GetString()));
+        Assert.Equal("framed event stream", events[^4].Json.GetProperty("text").GetString());
+        var final = events[^1].Json.GetProperty("response");
+        Assert.Equal("completed", final.GetProperty("status").GetString());
+        Assert.Equal(created.GetProperty("id").GetString(), final.GetProperty("id").GetString());
+        Assert.Equal(itemId, final.GetProperty("output")[0].GetProperty("id").GetString());
+        Assert.Equal(tokens.Count, final.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+    }
+
+    [Theory]
+    [InlineData("""{"model":"test-model"}""", 400, "input", "BadRequestError")]
+    [InlineData("""{"input":5}""", 400, "input", "BadRequestError")]
+    [InlineData("""{"input":[]}""", 400, "input", "BadRequestError")]
+    [InlineData("""{"input":[{"type":"message","role":"robot","content":"x"}]}""", 400, "input", "BadRequestError")]
+    [InlineData("""{"input":[{"type":"web_search_call"}]}""", 400, "input", "BadRequestError")]
+    [InlineData("""{"input":"x","max_output_tokens":0}""", 400, "max_output_tokens", "BadRequestError")]
+    [InlineData("""{"input":"x","top_p":2}""", 400, "top_p", "BadRequestError")]
+    [InlineData("""{"input":"x","model":"no-such-model"}""", 404, "model", "NotFoundError")]
+    public async Task BadRequestsGetVllmErrors(string json, int status, string param, string type)
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", json);
+        Http.AssertError(response, body, status, type);
+        Assert.Equal(param, body.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task PromptOverTheContextWindowIsVllmsInvalidRequest()
+    {
+        var long_ = string.Join(' ', Enumerable.Repeat("word", fixture.Host.Options.MaxModelLen + 10));
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", JsonSerializer.Serialize(new { input = long_ }));
+        var message = Http.AssertError(response, body, 400, "invalid_request_error");
+        Assert.StartsWith("The engine prompt length ", message, StringComparison.Ordinal);
+        Assert.EndsWith($"exceeds the max_model_len {fixture.Host.Options.MaxModelLen}. Please reduce prompt.", message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public async Task CountedInVllmMetrics()
+    {
+        await using var host = await SimHost.StartAsync();
+        var (response, body) = await host.Client.PostJsonAsync("/v1/responses", """{"input":"count me in"}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        var metrics = await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client),
+            s => s.All("vllm:request_success_total", ("finished_reason", "stop")).Sum(x => x.Value) == 1, what: "one finished request");
+        Assert.Equal(body.GetProperty("usage").GetProperty("input_tokens").GetInt32(), metrics.Value("vllm:prompt_tokens_total"));
+        Assert.Equal(body.GetProperty("usage").GetProperty("output_tokens").GetInt32(), metrics.Value("vllm:generation_tokens_total"));
+    }
+}
