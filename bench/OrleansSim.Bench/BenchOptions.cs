@@ -25,6 +25,8 @@ public sealed record BenchOptions
     public string Label { get; init; } = "";
     public string? JsonPath { get; init; }
     public string? MarkdownPath { get; init; }
+    public string? JsonLinesPath { get; init; }
+    public bool ServerLateness { get; init; }
     public int Seed { get; init; } = 1;
     public bool FailOnErrors { get; init; }
 
@@ -49,6 +51,9 @@ public sealed record BenchOptions
           --model NAME           model field of the requests (default bench-model)
           --label TEXT           name of the run in the report
           --json FILE            write the result as JSON;  --markdown FILE  append a markdown table row
+          --jsonl FILE           append the result as one JSON line (bench/OrleansSim.Charts reads these)
+          --server-lateness      scrape orleanssim:token_lateness_seconds from each URL's /metrics before and after the
+                                 window: how late the server's own token writes were against their due times
           --fail-on-errors       exit 1 when a request failed or none completed (CI smoke)
           --seed N               seed of the Poisson arrivals (default 1)
         """;
@@ -82,6 +87,8 @@ public sealed record BenchOptions
                 case "--label": o = o with { Label = Value() }; break;
                 case "--json": o = o with { JsonPath = Value() }; break;
                 case "--markdown": o = o with { MarkdownPath = Value() }; break;
+                case "--jsonl": o = o with { JsonLinesPath = Value() }; break;
+                case "--server-lateness": o = o with { ServerLateness = true }; break;
                 case "--seed": o = o with { Seed = Int(flag, Value()) }; break;
                 case "--fail-on-errors": o = o with { FailOnErrors = true }; break;
                 default: throw new ArgumentException($"unknown flag {flag}");

@@ -35,8 +35,14 @@ long wallStart = 0;
 var clientCpuStart = TimeSpan.Zero;
 var started = 0;
 long[]? machineStart = null;
+Task<SortedDictionary<double, long>>? latenessStart = null;
 await runner.RunAsync(() =>
 {
+    if (options.ServerLateness)
+    {
+        latenessStart = LatenessReport.ScrapeAsync(options.Targets);
+    }
+
     sampler?.ResetPeak();
     serverCpuStart = sampler?.CpuSeconds() ?? 0;
     clientCpuStart = Process.GetCurrentProcess().TotalProcessorTime;
@@ -49,11 +55,21 @@ await runner.RunAsync(() =>
 var seconds = Volatile.Read(ref started) == 1 ? Stopwatch.GetElapsedTime(wallStart).TotalSeconds : double.NaN;
 (double, double)? server = sampler is null ? null : (seconds, sampler.CpuSeconds() - serverCpuStart);
 var clientCores = (Process.GetCurrentProcess().TotalProcessorTime - clientCpuStart).TotalSeconds / seconds;
-var report = Report.Build(options, runner, server, sampler?.PeakRssMb, clientCores) with { Machine = MachineCpu.Between(machineStart, MachineCpu.Read()) };
+var lateness = latenessStart is null ? null : LatenessReport.Between(await latenessStart, await LatenessReport.ScrapeAsync(options.Targets));
+var report = Report.Build(options, runner, server, sampler?.PeakRssMb, clientCores) with
+{
+    Machine = MachineCpu.Between(machineStart, MachineCpu.Read()),
+    ServerLateness = lateness,
+};
 Console.Out.Write(report.ToText());
 if (options.JsonPath is { } json)
 {
     await File.WriteAllTextAsync(json, report.ToJson());
+}
+
+if (options.JsonLinesPath is { } jsonl)
+{
+    await File.AppendAllTextAsync(jsonl, report.ToJsonLine() + "\n");
 }
 
 if (options.MarkdownPath is { } md)

@@ -19,8 +19,19 @@ public sealed record Report
         NumberHandling = JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
 
+    private static readonly JsonSerializerOptions JsonLine = new(Json) { WriteIndented = false };
+
     public required string Label { get; init; }
     public required string Load { get; init; }
+    /// <summary>Poisson arrival rate asked for (req/s); null for a closed loop.</summary>
+    public double? OfferedRate { get; init; }
+    public int? Concurrency { get; init; }
+    public int PromptTokens { get; init; }
+    public int OutputTokens { get; init; }
+    /// <summary>The machine's load average (1, 5, 15 min) when the run ended.</summary>
+    public string LoadAverage { get; init; } = "";
+    /// <summary>The server's token lateness over the window (<c>--server-lateness</c>), in ms.</summary>
+    public LatenessReport? ServerLateness { get; init; }
     public required bool Stream { get; init; }
     public required int Completed { get; init; }
     public required int Errors { get; init; }
@@ -78,6 +89,11 @@ public sealed record Report
             Label = o.Label,
             Load = (o.Rate is double r ? $"rate {r.ToString(CultureInfo.InvariantCulture)}/s" + (o.Concurrency is int cap ? $" (cap {cap})" : "") : $"concurrency {o.Concurrency}")
                 + (o.Targets.Count > 1 ? $" over {o.Targets.Count} URLs" : ""),
+            OfferedRate = o.Rate,
+            Concurrency = o.Concurrency,
+            PromptTokens = o.PromptTokens,
+            OutputTokens = o.OutputTokens,
+            LoadAverage = ReadLoadAverage(),
             Stream = o.Stream,
             Completed = ok.Count,
             Errors = samples.Count - ok.Count,
@@ -100,6 +116,24 @@ public sealed record Report
     }
 
     public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    public string ToJsonLine() => JsonSerializer.Serialize(this, JsonLine);
+
+    private static string ReadLoadAverage()
+    {
+        try
+        {
+            return string.Join(' ', File.ReadAllText("/proc/loadavg").Split(' ').Take(3));
+        }
+        catch (IOException)
+        {
+            return "";
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return "";
+        }
+    }
 
     public const string MarkdownHeader =
         "| run | load | req/s | out tok/s | TTFT p50/p90/p99 ms | ITL p50/p90/p99 ms | E2E p50/p99 ms | TTFT err p50/p99 | ITL err p50/p99 | errors | server CPU ms/req | server cores | peak RSS MB | machine idle % |\n" +
@@ -125,6 +159,12 @@ public sealed record Report
         Line(sb, "E2E ms", E2e);
         Line(sb, "TTFT error ms", TtftError);
         Line(sb, "ITL error ms", ItlError);
+        if (ServerLateness is { } late)
+        {
+            sb.AppendLine(CultureInfo.InvariantCulture, $"  server lateness ms p50 {late.P50,8:F2}  p90 {late.P90,8:F2}  p99 {late.P99,8:F2}  (n={late.Count}; {late.WithinOneMsShare:P1} within 1 ms, {late.WithinFiveMsShare:P1} within 5 ms)");
+        }
+
+        sb.AppendLine(CultureInfo.InvariantCulture, $"load average {LoadAverage}");
         if (ServerCpuMsPerRequest is double cpu)
         {
             sb.AppendLine(CultureInfo.InvariantCulture, $"server: {cpu:F3} CPU ms/request, {ServerCpuCores:F2} cores, peak RSS {ServerPeakRssMb:F0} MB; client {ClientCpuCores:F2} cores");

@@ -86,6 +86,12 @@ public sealed record RankChaos
     /// <summary>One inter-token gap with the latency faults applied.</summary>
     public TimeSpan InterTokenLatency(TimeSpan planned) => Scale(planned + AddedInterTokenLatency);
 
+    /// <summary>
+    /// One engine step with the latency faults applied (<c>--latency-calculator step</c>): <c>itl_ms</c> is added to every
+    /// step and <c>factor</c> multiplies it, so every stream on the rank slows while the fault acts.
+    /// </summary>
+    public TimeSpan StepTime(TimeSpan planned) => HasLatency ? InterTokenLatency(planned) : planned;
+
     /// <summary>The combined effect of the faults active at <paramref name="now"/> that target (<paramref name="pod"/>, <paramref name="rank"/>); null when none.</summary>
     public static RankChaos? Of(IEnumerable<ChaosFault> faults, string pod, int rank, DateTimeOffset now)
     {

@@ -25,7 +25,7 @@ internal sealed class RankEngine
     private readonly Dictionary<long, Entry> _entries = [];
     private int _notJoined;
 
-    public RankEngine(SimulatorOptions options, string key, int rank, RankKvCache? kv, EngineBoard board, IEngineStepSink? sink, TimeProvider time, IPacer pacer)
+    public RankEngine(SimulatorOptions options, string key, int rank, RankKvCache? kv, EngineBoard board, IEngineStepSink? sink, TimeProvider time, IPacer pacer, IEngineChaos? chaos = null)
     {
         _options = options;
         _key = key;
@@ -35,7 +35,9 @@ internal sealed class RankEngine
             options.MaxNumSeqs, options.MaxNumBatchedTokens, options.LongPrefillTokenThreshold,
             options.EnableKvCache ? options.KvCacheSize : int.MaxValue, options.BlockSize, options.MaxLoras);
         _engine = new BatchEngine(limits, options.StepProfile, kv is null ? null : Pin, kv is null ? null : Unpin);
-        _loop = new EngineLoop(_engine, time, pacer, sink is null ? null : step => sink.OnStep(rank, step, _engine));
+        _loop = new EngineLoop(
+            _engine, time, pacer, sink is null ? null : step => sink.OnStep(rank, step, _engine),
+            chaos is null ? null : planned => chaos.StepTime(rank, planned));
     }
 
     public int Running => _engine.Running;

@@ -79,7 +79,8 @@ public sealed class RankGrain : Grain, IRankGrain
             // this process's, shared with the front-ends of this pod (docs/architecture.md, "engine clock").
             _engine = new RankEngine(
                 _options, this.GetPrimaryKeyString(), _rank, _kv, ServiceProvider.GetRequiredService<EngineBoard>(),
-                ServiceProvider.GetService<IEngineStepSink>(), _time, ServiceProvider.GetRequiredService<IPacer>());
+                ServiceProvider.GetService<IEngineStepSink>(), _time, ServiceProvider.GetRequiredService<IPacer>(),
+                ServiceProvider.GetService<IEngineChaos>());
         }
 
         _logger.LogDebug("Rank {Rank} of pod {Pod} activated with {Slots} slots", _rank, _pod, _options.MaxNumSeqs);

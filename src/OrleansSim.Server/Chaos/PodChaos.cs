@@ -1,5 +1,6 @@
 using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Engine;
 using OrleansSim.Grains.Chaos;
 
 namespace OrleansSim.Server.Chaos;
@@ -11,7 +12,7 @@ namespace OrleansSim.Server.Chaos;
 /// rebuilt lazily at the earliest expiry), even before the chaos grain's removal arrives. Each start and stop is
 /// logged with the fault's id.
 /// </summary>
-public sealed class PodChaos : IPodChaosSink
+public sealed class PodChaos : IPodChaosSink, IEngineChaos
 {
     private static readonly TimeSpan StallRecheck = TimeSpan.FromMilliseconds(250);
 
@@ -44,6 +45,9 @@ public sealed class PodChaos : IPodChaosSink
 
         return state.Ranks[rank];
     }
+
+    /// <summary>A step of <paramref name="rank"/>'s engine clock with the rank's <c>latency</c> faults applied (the common case: unchanged).</summary>
+    public TimeSpan StepTime(int rank, TimeSpan planned) => For(rank)?.StepTime(planned) ?? planned;
 
     public IReadOnlyList<ChaosFault> Apply(IReadOnlyList<ChaosFault> faults)
     {

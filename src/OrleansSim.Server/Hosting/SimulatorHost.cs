@@ -104,6 +104,7 @@ public static class SimulatorHost
         // This pod's chaos faults (pushed by the cluster's chaos grain through PodChaosGrain).
         builder.Services.AddSingleton<PodChaos>();
         builder.Services.AddSingleton<IPodChaosSink>(sp => sp.GetRequiredService<PodChaos>());
+        builder.Services.AddSingleton<IEngineChaos>(sp => sp.GetRequiredService<PodChaos>());
         builder.Services.AddHostedService<ChaosStartup>();
         // Its StoppingAsync runs before the web server and the silo stop.
         builder.Services.AddHostedService<DrainService>();

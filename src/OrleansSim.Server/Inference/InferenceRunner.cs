@@ -23,7 +23,10 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     /// <summary>vLLM's (and llm-d-inference-sim's) answer when the wait queue is full.</summary>
     public const string QueueFullMessage = "Failed to enqueue request, waiting requests queue is full.";
 
-    /// <param name="chaos">The rank's chaos faults at arrival (docs/chaos.md): <c>latency</c> stretches the plan, <c>drop</c> cuts streams.</param>
+    /// <param name="chaos">
+    /// The rank's chaos faults at arrival (docs/chaos.md): <c>latency</c> stretches the plan (with the engine clock: delays
+    /// the join by <c>ttft_ms</c>; the engine itself stretches its steps), <c>drop</c> cuts streams.
+    /// </param>
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request, RankChaos? chaos = null)
     {
         var aborted = context.RequestAborted;
@@ -76,6 +79,14 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             {
                 // The rank's engine decides every token's time: join it, then wait for the step that finishes the prefill.
                 var key = rank.GetPrimaryKeyString();
+                if (chaos is { AddedTimeToFirstToken.Ticks: > 0 } slow)
+                {
+                    // Chaos 'latency' ttft_ms: the request joins the engine that much later (× factor); itl_ms and factor
+                    // stretch the rank's steps (PodChaos as the engine's IEngineChaos).
+                    var delay = slow.TimeToFirstToken(TimeSpan.Zero);
+                    await pacer.WaitUntilAsync(time.GetTimestamp() + (long)(delay.TotalSeconds * time.TimestampFrequency), aborted);
+                }
+
                 var stream = board!.Open(key, plan.Ticket);
                 if (!await rank.Join(plan.Ticket, choices.Max(c => c.Tokens.Count)))
                 {
@@ -184,7 +195,8 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
             for (var k = 0; k < steps; k++)
             {
-                await pacer.WaitUntilAsync(await schedule.DueAsync(k, aborted), aborted);
+                var due = await schedule.DueAsync(k, aborted);
+                await pacer.WaitUntilAsync(due, aborted);
                 if (k == dropAfterTokens)
                 {
                     // Chaos 'drop': when the next token is due the connection is cut instead, without [DONE].
@@ -194,7 +206,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
                 writer.WriteStep(sse, k);
                 await sse.FlushAsync(aborted);
-                trace.OnStep(time.GetTimestamp());
+                trace.OnStep(time.GetTimestamp(), due);
             }
 
             writer.WriteStreamEnd(sse);

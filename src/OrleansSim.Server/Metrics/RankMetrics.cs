@@ -86,6 +86,7 @@ public sealed class RankMetrics
         PrefillTime = Histogram(VllmMetrics.RequestPrefillTime, VllmMetrics.RequestPrefillTimeHelp, VllmMetrics.RequestLatencyBuckets);
         DecodeTime = Histogram(VllmMetrics.RequestDecodeTime, VllmMetrics.RequestDecodeTimeHelp, VllmMetrics.RequestLatencyBuckets);
         PrefillKvComputedTokens = Histogram(VllmMetrics.RequestPrefillKvComputedTokens, VllmMetrics.RequestPrefillKvComputedTokensHelp, tokenBuckets);
+        TokenLateness = Histogram(TokenLatenessName, TokenLatenessHelp, TokenLatenessBuckets);
 
         _loraInfo = r.Gauge(VllmMetrics.LoraRequestsInfo, VllmMetrics.LoraRequestsInfoHelp, VllmMetrics.LoraRequestsInfoLabels);
 
@@ -144,6 +145,19 @@ public sealed class RankMetrics
     internal HistogramFamily.Histogram DecodeTime { get; }
 
     internal HistogramFamily.Histogram PrefillKvComputedTokens { get; }
+
+    /// <summary>
+    /// <c>orleanssim:token_lateness_seconds</c> (not a vLLM family): for every streamed token step, the time its write
+    /// returned minus the time it was due (the planned deadline, or with <c>--latency-calculator step</c> the end of the
+    /// engine step that produced it). The pacer releases a token up to 0.5 ms early, so the first bucket holds those too.
+    /// </summary>
+    internal HistogramFamily.Histogram TokenLateness { get; }
+
+    public const string TokenLatenessName = "orleanssim:token_lateness_seconds";
+
+    public const string TokenLatenessHelp = "Streamed token steps: time the write returned minus the time the step was due.";
+
+    public static readonly double[] TokenLatenessBuckets = [0.0005, 0.001, 0.002, 0.003, 0.005, 0.01, 0.02, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5];
 
     /// <summary>True with <c>--latency-calculator step</c>: iteration tokens are observed per engine step, not per request.</summary>
     internal bool EngineSteps => _options.EngineClock;

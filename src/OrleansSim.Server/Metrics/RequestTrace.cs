@@ -69,6 +69,20 @@ public sealed class RequestTrace
         }
     }
 
+    /// <summary>
+    /// Token step k of a stream, due at timestamp <paramref name="due"/>, was written at <paramref name="at"/>:
+    /// <see cref="OnStep(long)"/> plus the step's lateness (<c>orleanssim:token_lateness_seconds</c>).
+    /// </summary>
+    public void OnStep(long at, long due)
+    {
+        if (!_metrics.Frozen)
+        {
+            _metrics.TokenLateness.Observe((at - due) / (double)_metrics.Time.TimestampFrequency);
+        }
+
+        OnStep(at);
+    }
+
     /// <summary>Token step k (k = 0 is the first token) reached the client at timestamp <paramref name="at"/>.</summary>
     public void OnStep(long at)
     {

@@ -1,5 +1,7 @@
+using System.Text.Json.Nodes;
 using Xunit;
 using Microsoft.Extensions.Time.Testing;
+using OrleansSim.Core.Chaos;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Engine;
 using OrleansSim.Core.Timing;
@@ -45,6 +47,70 @@ public class EngineLoopTests
         }
 
         await Assert.ThrowsAsync<System.Threading.Channels.ChannelClosedException>(async () => await stream.NextDueAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Fact]
+    public async Task AChaosLatencyFaultStretchesEveryStepOfTheRank()
+    {
+        var now = new DateTimeOffset(2026, 1, 1, 0, 0, 0, TimeSpan.Zero);
+        var fault = ChaosRequest.Parse(JsonNode.Parse("""{"kind":"latency","itl_ms":5,"factor":2}""")!.AsObject(), "pod-a", now);
+        var chaos = RankChaos.Of([fault], "pod-a", 0, now)!;
+        Assert.Null(RankChaos.Of([fault], "pod-b", 0, now)); // another pod's rank keeps its clock
+
+        // The same request on an engine nobody slows: what the profile says each step takes.
+        var twin = new BatchEngine(new EngineLimits(8, 64), StepProfile.Default);
+        twin.Add(new EngineSequence(1, 100, 3));
+        var planned = new List<TimeSpan>();
+        while (twin.HasWork)
+        {
+            planned.Add(twin.Step().Duration);
+        }
+
+        var time = new FakeTimeProvider();
+        var engine = new BatchEngine(new EngineLimits(8, 64), StepProfile.Default);
+        var steps = new List<EngineStep>();
+        var loop = new EngineLoop(engine, time, new TimeProviderPacer(time), steps.Add, chaos.StepTime);
+        var stream = new EngineStream();
+        var t0 = time.GetTimestamp();
+        engine.Add(new EngineSequence(1, 100, 3, tag: stream));
+        loop.Kick();
+        var due = await ReadAllDueAsync(stream, time, 3);
+
+        // 100 prompt tokens in chunks of 64: two prefill steps (the second yields the first token), then two decode steps.
+        Assert.Equal(4, planned.Count);
+        var expected = t0;
+        for (var s = 0; s < planned.Count; s++)
+        {
+            var stretched = (planned[s] + TimeSpan.FromMilliseconds(5)) * 2;
+            Assert.Equal(stretched, steps[s].Duration); // the metrics see the stretched step too
+            expected += (long)(stretched.TotalSeconds * time.TimestampFrequency);
+            if (s >= 1)
+            {
+                Assert.Equal(expected, due[s - 1]);
+            }
+        }
+    }
+
+    private static async Task<List<long>> ReadAllDueAsync(EngineStream stream, FakeTimeProvider time, int tokens)
+    {
+        var t0 = time.GetTimestamp();
+        var due = new List<long>();
+        for (var k = 0; k < tokens; k++)
+        {
+            var next = stream.NextDueAsync(TestContext.Current.CancellationToken).AsTask();
+            while (!next.IsCompleted)
+            {
+                await Task.Delay(1, TestContext.Current.CancellationToken);
+                if (!next.IsCompleted && time.GetElapsedTime(t0) < TimeSpan.FromSeconds(10))
+                {
+                    time.Advance(TimeSpan.FromMilliseconds(1));
+                }
+            }
+
+            due.Add(await next);
+        }
+
+        return due;
     }
 
     [Fact]
