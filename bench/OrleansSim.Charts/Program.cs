@@ -104,7 +104,9 @@ void Chart(string name, string yLabel, Action<Plot> draw)
     plot.Title(heading + yLabel + " vs offered load");
     plot.XLabel("offered load (requests/s, Poisson)");
     plot.YLabel(yLabel);
-    plot.Axes.Margins(bottom: 0);
+    plot.Axes.AutoScale();
+    var top = plot.Axes.GetLimits().Top;
+    plot.Axes.SetLimitsY(0, top); // from zero: the low-load level and the rise read true
     plot.ShowLegend(Alignment.UpperLeft);
     var path = $"{prefix}-{name}.png";
     plot.SavePng(path, 900, 560);

@@ -113,4 +113,74 @@ public sealed class EngineClockTests
         Assert.True(metrics.Value("vllm:request_prefill_time_seconds_sum") > 0);
         Assert.True(metrics.Value("vllm:request_decode_time_seconds_sum") >= 4 * 0.04 - 0.01);
     }
+
+    [Fact]
+    public async Task KvCacheUsageFollowsTheBlocksARunningStreamHolds()
+    {
+        // 100 blocks of 16 tokens; one stream of a ~40-token prompt and 200 tokens of 10 ms steps holds 3..16 blocks while it runs.
+        var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(10), PrefillPerToken = TimeSpan.Zero, DecodePerSequence = TimeSpan.Zero, KvReadPer1kTokens = TimeSpan.Zero };
+        await using var host = await SimHost.StartAsync(o => Step(profile)(o) with { EnableKvCache = true, KvCacheSize = 100, BlockSize = 16, ZmqEndpoint = "" });
+
+        var prompt = string.Join(' ', Enumerable.Repeat("one two three four", 10));
+        var running = StreamTimesAsync(host.Client, Completion(200, prompt));
+        var during = await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), s => s.Value("vllm:kv_cache_usage_perc") > 0, what: "blocks held");
+        var usage = during.Value("vllm:kv_cache_usage_perc");
+        Assert.InRange(usage, 0.03, 0.16); // at least the prompt's blocks, at most prompt + 200 tokens' (16 of 100)
+        Assert.Equal(200, (await running).Count);
+
+        var after = await PromText.ScrapeAsync(host.Client);
+        Assert.Equal(0, after.Value("vllm:kv_cache_usage_perc"));
+        Assert.Equal(0, after.Value("vllm:num_preemptions_total")); // plenty of blocks: nobody was preempted
+    }
+
+    [Fact]
+    public async Task PrefillAndDecodeTimeSplitFollowsTheProfile()
+    {
+        // Prefill costs 0.2 ms per token, a step 5 ms: a ~1,400-token prompt takes ~285 ms to prefill, its 4 decode steps 20 ms.
+        var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(5), PrefillPerToken = TimeSpan.FromMilliseconds(0.2), DecodePerSequence = TimeSpan.Zero, KvReadPer1kTokens = TimeSpan.Zero };
+        await using var host = await SimHost.StartAsync(o => Step(profile)(o) with { MaxModelLen = 4096 });
+
+        var prompt = string.Join(' ', Enumerable.Repeat("lorem ipsum", 700));
+        var (response, body) = await host.Client.PostJsonAsync("/v1/completions", Completion(5, prompt, stream: false));
+        Assert.Equal(200, (int)response.StatusCode);
+        var tokens = body.GetProperty("usage").GetProperty("prompt_tokens").GetInt32();
+        var metrics = await PromText.ScrapeAsync(host.Client);
+        var prefill = metrics.Value("vllm:request_prefill_time_seconds_sum");
+        var decode = metrics.Value("vllm:request_decode_time_seconds_sum");
+        Assert.True(prefill >= (0.005 + (tokens * 0.0002)) - 0.002, $"prefill {prefill:F3} s for {tokens} prompt tokens");
+        Assert.True(decode >= 4 * 0.005 - 0.002, $"decode {decode:F3} s for 4 steps of 5 ms");
+        Assert.True(prefill > 3 * decode, $"prefill {prefill:F3} s, decode {decode:F3} s");
+        // The chunked prompt shows in the iteration tokens: every prompt token once, then one token per decode step.
+        Assert.Equal(tokens + 4, metrics.Value("vllm:iteration_tokens_total_sum"));
+    }
+
+    [Fact]
+    public async Task EveryStreamedTokenIsTimedAgainstTheEndOfItsStep()
+    {
+        var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(4) };
+        await using var host = await SimHost.StartAsync(Step(profile));
+
+        var streams = await Task.WhenAll(Enumerable.Range(0, 4).Select(_ => StreamTimesAsync(host.Client, Completion(20))));
+        Assert.All(streams, s => Assert.Equal(20, s.Count));
+        var metrics = await PromText.ScrapeAsync(host.Client);
+        var name = OrleansSim.Server.Metrics.RankMetrics.TokenLatenessName;
+        Assert.Equal(80, metrics.Value(name + "_count")); // one observation per streamed token step
+        // A token never leaves more than the pacer's 0.5 ms release window before the end of its step.
+        Assert.True(metrics.Value(name + "_sum") >= -0.0005 * 80, metrics.Value(name + "_sum").ToString(CultureInfo.InvariantCulture));
+    }
+
+    [Fact]
+    public async Task AChaosLatencyFaultSlowsTheEngineClock()
+    {
+        var profile = new StepProfile { Overhead = TimeSpan.FromMilliseconds(5), PrefillPerToken = TimeSpan.Zero, DecodePerSequence = TimeSpan.Zero, KvReadPer1kTokens = TimeSpan.Zero };
+        await using var host = await SimHost.StartAsync(Step(profile));
+        var (added, fault) = await host.Client.PostJsonAsync("/admin/chaos", """{"kind":"latency","itl_ms":20,"factor":2}""");
+        Assert.True(added.StatusCode == System.Net.HttpStatusCode.Created, fault.ToString());
+
+        // Every step now takes (5 + 20) × 2 = 50 ms: 10 tokens need at least 9 gaps of 50 ms between them.
+        var times = await StreamTimesAsync(host.Client, Completion(10));
+        Assert.Equal(10, times.Count);
+        Assert.True((times[^1] - times[0]).TotalMilliseconds >= (9 * 50) - 5, $"10 tokens over {(times[^1] - times[0]).TotalMilliseconds:F0} ms");
+        Assert.True(Median(Gaps(times)) >= 45, $"median gap {Median(Gaps(times)):F1} ms");
+    }
 }
