@@ -136,8 +136,10 @@ public sealed class MetricsTests
         Assert.Equal(["max_lora", "running_lora_adapters", "waiting_lora_adapters"], lora.Labels.Keys.Order(StringComparer.Ordinal));
         Assert.Equal("1", lora.Labels["max_lora"]);
 
-        // No process/runtime collectors: only vLLM's families.
-        Assert.All(scrape.Samples, s => Assert.StartsWith("vllm:", s.Name, StringComparison.Ordinal));
+        // No process/runtime collectors: only vLLM's families, plus OrleansSim's own under its prefix (docs/latency.md).
+        Assert.All(scrape.Samples.Where(s => !s.Name.StartsWith("orleanssim:token_lateness_seconds", StringComparison.Ordinal)),
+            s => Assert.StartsWith("vllm:", s.Name, StringComparison.Ordinal));
+        Assert.Equal(0, scrape.Value("orleanssim:token_lateness_seconds_count"));
     }
 
     [Fact]
