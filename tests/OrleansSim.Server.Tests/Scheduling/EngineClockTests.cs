@@ -177,10 +177,12 @@ public sealed class EngineClockTests
         var (added, fault) = await host.Client.PostJsonAsync("/admin/chaos", """{"kind":"latency","itl_ms":20,"factor":2}""");
         Assert.True(added.StatusCode == System.Net.HttpStatusCode.Created, fault.ToString());
 
-        // Every step now takes (5 + 20) × 2 = 50 ms: 10 tokens need at least 9 gaps of 50 ms between them.
+        // Every step now takes (5 + 20) × 2 = 50 ms: the 10th token is due 10 steps (prefill included) after the request
+        // joined, and a token never leaves before it is due (a loaded machine can only make it later).
+        var watch = System.Diagnostics.Stopwatch.StartNew();
         var times = await StreamTimesAsync(host.Client, Completion(10));
+        var elapsed = watch.Elapsed.TotalMilliseconds;
         Assert.Equal(10, times.Count);
-        Assert.True((times[^1] - times[0]).TotalMilliseconds >= (9 * 50) - 5, $"10 tokens over {(times[^1] - times[0]).TotalMilliseconds:F0} ms");
-        Assert.True(Median(Gaps(times)) >= 45, $"median gap {Median(Gaps(times)):F1} ms");
+        Assert.True(elapsed >= (10 * 50) - 1, $"10 tokens after {elapsed:F0} ms; unslowed steps take 5 ms");
     }
 }
