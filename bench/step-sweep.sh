@@ -51,7 +51,7 @@ rm -f "$OUT.jsonl"
   echo
   echo "One rank, Poisson arrivals, ${PROMPT} prompt / ${OUTPUT} output tokens (ignore_eos), streamed, --max-num-seqs ${SEQS}; ${DURATION} s per rate after 3 s of warm-up."
   echo "Constant mode: --time-to-first-token ${TTFT} --inter-token-latency ${ITL}. Step mode: --latency-calculator step ${EXTRA[*]:-(default profile)}."
-  echo "Machine: $(nproc) cores; load average at the start $(cut -d' ' -f1-3 /proc/loadavg) (each row's load average is in the last column)."
+  echo "Machine: $(nproc) cores; load average at the start $(cut -d' ' -f1-3 /proc/loadavg) (each row's load average is listed below the table)."
   echo
   echo "| run | load | req/s | out tok/s | TTFT p50/p90/p99 ms | ITL p50/p90/p99 ms | E2E p50/p99 ms | TTFT err p50/p99 | ITL err p50/p99 | errors | server CPU ms/req | server cores | peak RSS MB | machine idle % |"
   echo "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"
