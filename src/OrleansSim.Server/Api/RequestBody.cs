@@ -67,6 +67,9 @@ public static class RequestIdentity
         return id;
     }
 
+    /// <summary>True when <paramref name="id"/> was made here rather than sent as X-Request-Id.</summary>
+    public static bool IsGenerated(string id) => id.Length == 32 && id.StartsWith(Prefix, StringComparison.Ordinal);
+
     // A random per-process prefix and a counter: unique like a GUID for this process's lifetime, a fraction of the cost.
     private static readonly string Prefix = Guid.NewGuid().ToString("N")[..16];
     private static long _counter;

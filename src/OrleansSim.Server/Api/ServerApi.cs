@@ -10,10 +10,6 @@ namespace OrleansSim.Server.Api;
 /// <summary>vLLM's non-inference endpoints: models, tokenize/detokenize, health, readiness, version, ping.</summary>
 public static class ServerApi
 {
-    /// <summary>Reported by GET /version.</summary>
-    public static readonly string Version =
-        typeof(ServerApi).Assembly.GetName().Version?.ToString(3) ?? "0.0.0";
-
     public static IEndpointRouteBuilder MapServerApi(this IEndpointRouteBuilder app)
     {
         app.MapGet("/v1/models", ListModels).WithName("ListModels").WithSummary("vLLM ModelCard list, one card per served name");
@@ -23,7 +19,9 @@ public static class ServerApi
             .WithJsonExample("""{"tokens":[13225,2375]}""");
         app.MapGet("/health", Health).WithName("Health").WithSummary("200 while the process is up (503 on a rank under a chaos 'unready' fault with health: true)");
         app.MapGet("/ready", Ready).WithName("Ready").WithSummary("200 once every rank listens; 503 while starting or draining, or on a rank under a chaos 'unready' fault");
-        app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = Version })).WithName("Version");
+        // vLLM's body exactly ({"version": "<vllm version>"}): the pinned vLLM release, no OrleansSim field (README).
+        app.MapGet("/version", () => Results.Json(new Dictionary<string, string> { ["version"] = VllmRelease.Version }))
+            .WithName("Version").WithSummary("{\"version\": \"<pinned vLLM release>\"}, as vLLM answers");
         app.MapMethods("/ping", ["GET", "POST"], () => Results.Ok()).WithName("Ping");
         return app;
     }

@@ -7,6 +7,7 @@ using OrleansSim.Server.Surfaces.Anthropic;
 using OrleansSim.Server.Surfaces.Chat;
 using OrleansSim.Server.Surfaces.Completions;
 using OrleansSim.Server.Surfaces.Embeddings;
+using OrleansSim.Server.Surfaces.Generate;
 using OrleansSim.Server.Surfaces.Responses;
 
 namespace OrleansSim.Server.Inference;
@@ -22,6 +23,7 @@ public static class SurfaceRegistry
         services.AddSingleton<ApiSurface, EmbeddingsSurface>();
         services.AddSingleton<ApiSurface, MessagesSurface>();
         services.AddSingleton<ApiSurface, ResponsesSurface>();
+        services.AddSingleton<ApiSurface, GenerateSurface>();
         return services;
     }
 }

@@ -25,11 +25,14 @@ public sealed class ChatCompletionsTests(EchoHostFixture fixture) : IClassFixtur
         Assert.Equal("stop", choice.GetProperty("finish_reason").GetString());
         Assert.Equal(JsonValueKind.Null, choice.GetProperty("logprobs").ValueKind);
 
-        // The fields vLLM's model_dump() always writes are present, null.
-        foreach (var field in new[] { "service_tier", "system_fingerprint", "prompt_logprobs", "prompt_token_ids", "kv_transfer_params" })
+        // The fields vLLM's model_dump() always writes are present, null; the fingerprint names the pinned vLLM release.
+        foreach (var field in new[] { "service_tier", "prompt_logprobs", "prompt_token_ids", "prompt_text", "kv_transfer_params", "ec_transfer_params", "metrics" })
         {
             Assert.Equal(JsonValueKind.Null, body.GetProperty(field).ValueKind);
         }
+
+        Assert.Matches("^vllm-0\\.33\\.0-[0-9a-f]{8}$", body.GetProperty("system_fingerprint").GetString());
+        Assert.False(choice.GetProperty("message").TryGetProperty("tool_calls", out _)); // an empty tool_calls list is dropped
 
         foreach (var field in new[] { "refusal", "annotations", "audio", "function_call", "reasoning" })
         {
@@ -125,10 +128,10 @@ public sealed class ChatCompletionsTests(EchoHostFixture fixture) : IClassFixtur
         var role = chunks[0].GetProperty("choices")[0];
         Assert.Equal("assistant", role.GetProperty("delta").GetProperty("role").GetString());
 
-        // one chunk per token, each with "usage": null; as in vLLM the last token's chunk carries finish_reason
+        // one chunk per token, without "usage" (vLLM's exclude_unset); as in vLLM the last token's chunk carries finish_reason
         var expectedTokens = SimHost.SharedTokenizer.CountTokens("stream these words please");
         var tokenChunks = chunks.Skip(1).Take(expectedTokens).ToList();
-        Assert.All(tokenChunks, c => Assert.Equal(JsonValueKind.Null, c.GetProperty("usage").ValueKind));
+        Assert.All(tokenChunks, c => Assert.False(c.TryGetProperty("usage", out _)));
         Assert.All(tokenChunks.SkipLast(1), c => Assert.Equal(JsonValueKind.Null, c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind));
         Assert.Equal("stream these words please", string.Concat(tokenChunks.Select(c => c.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString())));
         var final = tokenChunks[^1].GetProperty("choices")[0];

@@ -71,7 +71,10 @@ public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) 
         };
     }
 
-    public override ResponseWriter CreateWriter(InferenceRun run) => new ChatWriter(run);
+    /// <summary>vLLM's system_fingerprint for this configuration, computed once.</summary>
+    private readonly string _fingerprint = VllmRelease.Fingerprint(options);
+
+    public override ResponseWriter CreateWriter(InferenceRun run) => new ChatWriter(run, _fingerprint);
 
     /// <summary>
     /// <c>logprobs</c> (bool) and <c>top_logprobs</c>, checked as vLLM's ChatCompletionRequest.check_logprobs and its

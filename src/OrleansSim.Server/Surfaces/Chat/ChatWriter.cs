@@ -13,7 +13,7 @@ namespace OrleansSim.Server.Surfaces.Chat;
 /// vLLM's chat shapes (vllm/entrypoints/openai/protocol.py: ChatCompletionResponse, ChatCompletionStreamResponse,
 /// ChatCompletionLogProbs), written field by field in vLLM's order.
 /// </summary>
-public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
+public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStreamWriter(run, fingerprint)
 {
     public const string IdPrefix = "chatcmpl-";
 
@@ -37,8 +37,15 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
     // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator leaves null
     // (ChatMessage, ChatCompletionResponseChoice, ChatCompletionResponse).
     private static readonly JsonEncodedText[] NullMessageFields = [Encode("refusal"), Encode("annotations"), Encode("audio"), Encode("function_call")];
-    private static readonly JsonEncodedText[] NullChoiceFields = [Encode("token_ids")];
-    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("prompt_logprobs"), Encode("prompt_token_ids"), Encode("kv_transfer_params")];
+    private static readonly JsonEncodedText[] NullChoiceFields = [OpenAiWire.TokenIds, Encode("routed_experts")];
+    private static readonly JsonEncodedText[] NullTrailerFields =
+        [Encode("prompt_logprobs"), OpenAiWire.PromptTokenIds, Encode("prompt_text"), Encode("kv_transfer_params"), Encode("ec_transfer_params"), Encode("metrics")];
+
+    // The role chunk sets prompt_token_ids and prompt_text explicitly (None without return_token_ids / return_prompt_text),
+    // so exclude_unset keeps them.
+    private static readonly JsonEncodedText[] NullRoleChunkFields = [OpenAiWire.PromptTokenIds, Encode("prompt_text")];
+
+    protected override UsageShape ContinuousUsageShape => UsageShape.ChatContinuous;
 
     public override void WriteBody(Utf8JsonWriter w)
     {
@@ -68,21 +75,26 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
             }
 
             WriteNulls(w, NullMessageFields);
-            w.WriteStartArray(ToolCalls);
-            foreach (var call in calls ?? [])
+            if (calls is { Count: > 0 })
             {
-                // vLLM ToolCall: id, type, function {name, arguments}.
-                w.WriteStartObject();
-                w.WriteString(OpenAiWire.Id, call.Id);
-                w.WriteString(Type, Function);
-                w.WriteStartObject(Function);
-                w.WriteString(Name, call.Name);
-                w.WriteString(Arguments, call.Arguments);
-                w.WriteEndObject();
-                w.WriteEndObject();
+                // ChatMessage's serializer drops an empty tool_calls list.
+                w.WriteStartArray(ToolCalls);
+                foreach (var call in calls)
+                {
+                    // vLLM ToolCall: id, type, function {name, arguments}.
+                    w.WriteStartObject();
+                    w.WriteString(OpenAiWire.Id, call.Id);
+                    w.WriteString(Type, Function);
+                    w.WriteStartObject(Function);
+                    w.WriteString(Name, call.Name);
+                    w.WriteString(Arguments, call.Arguments);
+                    w.WriteEndObject();
+                    w.WriteEndObject();
+                }
+
+                w.WriteEndArray();
             }
 
-            w.WriteEndArray();
             w.WriteNull(Reasoning);
             w.WriteEndObject();
             if (Request.TopLogprobs is { } top && calls is null)
@@ -110,37 +122,50 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
         }
 
         w.WriteEndArray();
-        WriteNulls(w, NullResponseFields);
+        WriteServiceTierAndFingerprint(w, Fingerprint);
         WriteUsage(w, Run.Usage);
         WriteNulls(w, NullTrailerFields);
         w.WriteEndObject();
     }
 
+    /// <summary>The role chunk: delta {role, content: ""}, logprobs and finish_reason null, no token_ids; then the chunk's prompt fields.</summary>
     protected override void WriteOpening(SseWriter sse, int c)
     {
-        WriteChunk(sse.BeginEvent(), c, null, role: true, null, Continuous(c, 0), null, null);
+        var w = sse.BeginEvent();
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteStartObject();
+        w.WriteNumber(OpenAiWire.Index, c);
+        w.WriteStartObject(Delta);
+        w.WriteString(Role, Assistant);
+        w.WriteString(Content, "");
+        w.WriteEndObject();
+        w.WriteNull(OpenAiWire.Logprobs);
+        w.WriteNull(FinishReason);
+        w.WriteEndObject();
+        w.WriteEndArray();
+        if (Continuous(c, 0) is { } usage)
+        {
+            WriteUsage(w, usage, ContinuousUsageShape);
+        }
+
+        WriteNulls(w, NullRoleChunkFields);
+        w.WriteEndObject();
         sse.EndEvent();
     }
 
     protected override string? EmptyOutputContent(int c) => null;
 
-    protected override void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs) =>
-        WriteChunk(w, c, content, role: false, finishReason, continuousUsage, stopReason, logprobs);
-
-    private void WriteChunk(Utf8JsonWriter w, int index, string? content, bool role, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs)
+    protected override void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs)
     {
         w.WriteStartObject();
         WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
         w.WriteStartArray(OpenAiWire.Choices);
         w.WriteStartObject();
-        w.WriteNumber(OpenAiWire.Index, index);
+        w.WriteNumber(OpenAiWire.Index, c);
         w.WriteStartObject(Delta);
-        if (role)
-        {
-            w.WriteString(Role, Assistant);
-            w.WriteString(Content, "");
-        }
-        else if (content is not null)
+        if (content is not null)
         {
             w.WriteString(Content, content);
         }
@@ -162,10 +187,11 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
         WriteFinishReason(w, finishReason);
         if (finishReason is not null)
         {
-            WriteStopReason(w, stopReason);
+            WriteStopReason(w, stopReason); // set only on the finishing chunk
         }
 
-        EndChunk(w, continuousUsage);
+        w.WriteNull(OpenAiWire.TokenIds); // set explicitly (None without return_token_ids)
+        EndChunk(w, continuousUsage, finishReason);
     }
 
     /// <summary>
@@ -208,21 +234,14 @@ public sealed class ChatWriter(InferenceRun run) : OpenAiStreamWriter(run)
         WriteFinishReason(w, finishReason);
         if (finishReason is not null)
         {
-            WriteStopReason(w, stopReason);
+            WriteStopReason(w, stopReason); // set only on the finishing chunk
         }
 
-        EndChunk(w, continuousUsage);
+        w.WriteNull(OpenAiWire.TokenIds); // set explicitly (None without return_token_ids)
+        EndChunk(w, continuousUsage, finishReason);
     }
 
-    protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage)
-    {
-        w.WriteStartObject();
-        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
-        w.WriteStartArray(OpenAiWire.Choices);
-        w.WriteEndArray();
-        WriteUsage(w, usage, omitNullDetails: true); // vLLM writes this chunk with exclude_none
-        w.WriteEndObject();
-    }
+    protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage) => WriteUsageChunk(w, IdPrefix, ChatChunk, usage);
 
     /// <summary>ChatCompletionLogProbsContent: token, logprob, bytes, top_logprobs (the first <paramref name="top"/> entries, chosen first).</summary>
     private static void WriteContentLogprob(Utf8JsonWriter w, LogprobGenerator generator, int top, string token, int position)

@@ -67,5 +67,8 @@ public sealed class CompletionsSurface(SimulatorOptions options, PromptReader pr
         };
     }
 
-    public override ResponseWriter CreateWriter(InferenceRun run) => new CompletionsWriter(run);
+    /// <summary>vLLM's system_fingerprint for this configuration, computed once.</summary>
+    private readonly string _fingerprint = VllmRelease.Fingerprint(options);
+
+    public override ResponseWriter CreateWriter(InferenceRun run) => new CompletionsWriter(run, _fingerprint);
 }

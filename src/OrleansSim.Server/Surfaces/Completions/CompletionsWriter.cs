@@ -10,7 +10,7 @@ namespace OrleansSim.Server.Surfaces.Completions;
 /// vLLM's text-completion shapes (vllm/entrypoints/openai/protocol.py: CompletionResponse, CompletionStreamResponse,
 /// CompletionLogProbs), written field by field in vLLM's order.
 /// </summary>
-public sealed class CompletionsWriter(InferenceRun run) : OpenAiStreamWriter(run)
+public sealed class CompletionsWriter(InferenceRun run, string fingerprint) : OpenAiStreamWriter(run, fingerprint)
 {
     public const string IdPrefix = "cmpl-";
 
@@ -22,8 +22,13 @@ public sealed class CompletionsWriter(InferenceRun run) : OpenAiStreamWriter(run
 
     // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator leaves null
     // (CompletionResponseChoice, CompletionResponse).
-    private static readonly JsonEncodedText[] NullChoiceFields = [Encode("token_ids"), Encode("prompt_logprobs"), Encode("prompt_token_ids")];
-    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("kv_transfer_params")];
+    private static readonly JsonEncodedText[] NullChoiceFields = [OpenAiWire.TokenIds, Encode("prompt_logprobs"), OpenAiWire.PromptTokenIds, Encode("routed_experts")];
+    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("kv_transfer_params"), Encode("ec_transfer_params"), Encode("metrics")];
+
+    // A stream chunk's choice sets prompt_token_ids and token_ids explicitly (None without return_token_ids).
+    private static readonly JsonEncodedText[] NullChunkChoiceFields = [OpenAiWire.PromptTokenIds, OpenAiWire.TokenIds];
+
+    protected override UsageShape ContinuousUsageShape => UsageShape.CountsOnly;
 
     public override void WriteBody(Utf8JsonWriter w)
     {
@@ -53,7 +58,7 @@ public sealed class CompletionsWriter(InferenceRun run) : OpenAiStreamWriter(run
         }
 
         w.WriteEndArray();
-        WriteNulls(w, NullResponseFields);
+        WriteServiceTierAndFingerprint(w, Fingerprint);
         WriteUsage(w, Run.Usage);
         WriteNulls(w, NullTrailerFields);
         w.WriteEndObject();
@@ -80,18 +85,11 @@ public sealed class CompletionsWriter(InferenceRun run) : OpenAiStreamWriter(run
 
         WriteFinishReason(w, finishReason);
         WriteStopReason(w, stopReason);
-        EndChunk(w, continuousUsage);
+        WriteNulls(w, NullChunkChoiceFields);
+        EndChunk(w, continuousUsage, finishReason);
     }
 
-    protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage)
-    {
-        w.WriteStartObject();
-        WriteHeader(w, IdPrefix, Request, TextCompletion, Run.Created);
-        w.WriteStartArray(OpenAiWire.Choices);
-        w.WriteEndArray();
-        WriteUsage(w, usage, omitNullDetails: true); // vLLM writes this chunk with exclude_none
-        w.WriteEndObject();
-    }
+    protected override void WriteUsageChunk(Utf8JsonWriter w, Usage usage) => WriteUsageChunk(w, IdPrefix, TextCompletion, usage);
 
     /// <summary>A whole choice's CompletionLogProbs.</summary>
     /// <param name="echoPieces">echo: the prompt's pieces, listed before the output's; the first has no logprob (null), as in vLLM's prompt logprobs.</param>

@@ -37,10 +37,13 @@ public static class OpenAiWire
     public static readonly JsonEncodedText CompletionTokens = JsonEncodedText.Encode("completion_tokens");
     public static readonly JsonEncodedText PromptTokensDetails = JsonEncodedText.Encode("prompt_tokens_details");
     public static readonly JsonEncodedText CachedTokens = JsonEncodedText.Encode("cached_tokens");
+    public static readonly JsonEncodedText CompletionTokensDetails = JsonEncodedText.Encode("completion_tokens_details");
+    public static readonly JsonEncodedText SystemFingerprint = JsonEncodedText.Encode("system_fingerprint");
+    public static readonly JsonEncodedText TokenIds = JsonEncodedText.Encode("token_ids");
+    public static readonly JsonEncodedText PromptTokenIds = JsonEncodedText.Encode("prompt_token_ids");
     public static readonly JsonEncodedText TopLogprobs = JsonEncodedText.Encode("top_logprobs");
 
-    /// <summary>Response-level fields vLLM writes as null on both surfaces.</summary>
-    public static readonly JsonEncodedText[] NullResponseFields = [Encode("service_tier"), Encode("system_fingerprint")];
+    public static readonly JsonEncodedText ServiceTier = JsonEncodedText.Encode("service_tier");
 
     public static JsonEncodedText Encode(string name) => JsonEncodedText.Encode(name);
 
@@ -67,6 +70,13 @@ public static class OpenAiWire
         prefix.CopyTo(id);
         requestId.CopyTo(id[prefix.Length..]);
         w.WriteString(Id, id);
+    }
+
+    /// <summary>The non-streaming response's service_tier (null) and system_fingerprint (<see cref="Api.VllmRelease.Fingerprint"/>).</summary>
+    public static void WriteServiceTierAndFingerprint(Utf8JsonWriter w, string fingerprint)
+    {
+        w.WriteNull(ServiceTier);
+        w.WriteString(SystemFingerprint, fingerprint);
     }
 
     public static void WriteNulls(Utf8JsonWriter w, JsonEncodedText[] names)
@@ -102,26 +112,51 @@ public static class OpenAiWire
         }
     }
 
-    /// <summary>UsageInfo: prompt, total and completion tokens, and the cached-token details with the KV cache on.</summary>
-    public static void WriteUsage(Utf8JsonWriter w, Usage usage, bool omitNullDetails = false)
+    /// <summary>
+    /// vLLM's UsageInfo (prompt_tokens, total_tokens, completion_tokens, prompt_tokens_details,
+    /// completion_tokens_details) in the shape its serialisation leaves (<see cref="UsageShape"/>). The prompt details
+    /// carry the cached-token count with the KV cache on; completion details (reasoning tokens) are always null here.
+    /// </summary>
+    public static void WriteUsage(Utf8JsonWriter w, Usage usage, UsageShape shape = UsageShape.Full)
     {
         w.WriteStartObject(Usage);
         w.WriteNumber(PromptTokens, usage.PromptTokens);
         w.WriteNumber(TotalTokens, usage.TotalTokens);
         w.WriteNumber(CompletionTokens, usage.CompletionTokens);
-        if (usage.CachedTokens is { } cached)
+        if (shape is UsageShape.Full or UsageShape.ExcludeNone && usage.CachedTokens is { } cached)
         {
             w.WriteStartObject(PromptTokensDetails);
             w.WriteNumber(CachedTokens, cached);
             w.WriteEndObject();
         }
-        else if (!omitNullDetails)
+        else if (shape == UsageShape.Full)
         {
             w.WriteNull(PromptTokensDetails);
         }
 
+        if (shape is UsageShape.Full or UsageShape.ChatContinuous)
+        {
+            w.WriteNull(CompletionTokensDetails);
+        }
+
         w.WriteEndObject();
     }
+}
+
+/// <summary>Which of UsageInfo's fields a vLLM serialisation leaves in the body.</summary>
+public enum UsageShape
+{
+    /// <summary><c>model_dump()</c>: every field, null ones too (non-streaming bodies, /inference/v1/generate chunks).</summary>
+    Full,
+
+    /// <summary>Chat's continuous usage under <c>exclude_unset</c>: the three counts and the explicitly set null completion details.</summary>
+    ChatContinuous,
+
+    /// <summary>Completions' continuous usage under <c>exclude_unset</c>: the three counts only.</summary>
+    CountsOnly,
+
+    /// <summary>The final <c>include_usage</c> chunk (<c>exclude_none</c>): the counts and prompt details when there are any.</summary>
+    ExcludeNone,
 }
 
 /// <summary>
@@ -134,8 +169,9 @@ public abstract class OpenAiStreamWriter : ResponseWriter
 {
     private readonly int[]? _textOffsets;
 
-    protected OpenAiStreamWriter(InferenceRun run) : base(run)
+    protected OpenAiStreamWriter(InferenceRun run, string fingerprint) : base(run)
     {
+        Fingerprint = fingerprint;
         // Logprobs off: no per-choice offsets and a null ChunkLogprobs per token, so nothing is allocated per token.
         _textOffsets = Request.TopLogprobs is null ? null : new int[run.Choices.Length];
         if (_textOffsets is not null && Request.Echo)
@@ -147,6 +183,12 @@ public abstract class OpenAiStreamWriter : ResponseWriter
             }
         }
     }
+
+    /// <summary>The server's system_fingerprint: on the non-streaming body, a stream's terminal chunks and its usage chunk.</summary>
+    protected string Fingerprint { get; }
+
+    /// <summary>The shape of this surface's <c>continuous_usage_stats</c> usage (what vLLM sets on the chunk's UsageInfo).</summary>
+    protected abstract UsageShape ContinuousUsageShape { get; }
 
     /// <summary>One chunk for choice <paramref name="c"/>; <paramref name="finishReason"/> non-null on its last.</summary>
     protected abstract void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs);
@@ -163,20 +205,40 @@ public abstract class OpenAiStreamWriter : ResponseWriter
     {
     }
 
-    /// <summary>Closes a chunk's only choice and the chunk, with its <c>continuous_usage_stats</c> usage or <c>"usage": null</c>.</summary>
-    protected static void EndChunk(Utf8JsonWriter w, Usage? continuousUsage)
+    /// <summary>
+    /// Closes a chunk's only choice and the chunk as vLLM's <c>model_dump_json(exclude_unset=True)</c> leaves it: usage
+    /// only with <c>continuous_usage_stats</c>; system_fingerprint on a choice's terminal chunk
+    /// (<paramref name="finishReason"/> set) unless a usage chunk follows, which carries it instead.
+    /// </summary>
+    protected void EndChunk(Utf8JsonWriter w, Usage? continuousUsage, string? finishReason)
     {
         w.WriteEndObject();
         w.WriteEndArray();
         if (continuousUsage is { } usage)
         {
-            OpenAiWire.WriteUsage(w, usage);
-        }
-        else
-        {
-            w.WriteNull(OpenAiWire.Usage);
+            OpenAiWire.WriteUsage(w, usage, ContinuousUsageShape);
         }
 
+        if (finishReason is not null && !Request.IncludeUsage)
+        {
+            w.WriteString(OpenAiWire.SystemFingerprint, Fingerprint);
+        }
+
+        w.WriteEndObject();
+    }
+
+    /// <summary>
+    /// The final usage chunk of <c>stream_options.include_usage</c> (vLLM writes it with <c>exclude_none</c>): header,
+    /// empty choices, usage, system_fingerprint.
+    /// </summary>
+    protected void WriteUsageChunk(Utf8JsonWriter w, string idPrefix, JsonEncodedText objectName, Usage usage)
+    {
+        w.WriteStartObject();
+        OpenAiWire.WriteHeader(w, idPrefix, Request, objectName, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteEndArray();
+        OpenAiWire.WriteUsage(w, usage, UsageShape.ExcludeNone);
+        w.WriteString(OpenAiWire.SystemFingerprint, Fingerprint);
         w.WriteEndObject();
     }
 
