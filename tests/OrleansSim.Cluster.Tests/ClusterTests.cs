@@ -75,7 +75,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
     public async Task CtlStatusPrintsEveryPodAndRank()
     {
         await cluster.WaitForViewAsync(cluster.Pods[0], v => ThreePodCluster.HasReadyPods(v, All), Converge);
-        var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
+        var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId, "--connect-timeout", CtlProcess.ConnectTimeoutSeconds);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         var lines = stdout.Split('\n', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries);
         Assert.Equal($"cluster {ThreePodCluster.ClusterId}: 3 pods, 6 ranks", lines[0]);
@@ -258,8 +258,8 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
             """);
         try
         {
-            var run = CtlProcess.RunAsync("chaos", "run", path, "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
-            await Poll.UntilAsync(() => ClusterChaos.StatusAsync(http, c.Port), s => s == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(30), "pod-c rank 0 refusing with 429");
+            var run = CtlProcess.RunAsync("chaos", "run", path, "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId, "--connect-timeout", CtlProcess.ConnectTimeoutSeconds);
+            await Poll.UntilAsync(() => ClusterChaos.StatusAsync(http, c.Port), s => s == HttpStatusCode.TooManyRequests, TimeSpan.FromSeconds(90), "pod-c rank 0 refusing with 429");
             var (exit, stdout, stderr) = await run;
             Assert.True(exit == 0, $"ctl failed: {stderr}");
             Assert.Contains("playing 2 steps", stdout, StringComparison.Ordinal);
@@ -277,7 +277,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
             (exit, stdout, _) = await CtlProcess.RunAsync("chaos", "list", "--url", $"http://127.0.0.1:{c.Port}");
             Assert.Equal((0, "no chaos faults"), (exit, stdout.Trim()));
             await ClusterChaos.AddAsync(http, c.Port, """{"kind":"stall","target":{"pod":"pod-a","rank":1}}""");
-            (exit, stdout, _) = await CtlProcess.RunAsync("chaos", "list", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId);
+            (exit, stdout, _) = await CtlProcess.RunAsync("chaos", "list", "--cluster-connection", cluster.RedisConnection, "--cluster-id", ThreePodCluster.ClusterId, "--connect-timeout", CtlProcess.ConnectTimeoutSeconds);
             Assert.Equal(0, exit);
             Assert.Contains("stall on pod-a/1", stdout, StringComparison.Ordinal);
             (exit, _, _) = await CtlProcess.RunAsync("chaos", "clear", "--url", $"http://127.0.0.1:{cluster.Pods[1].Port}");

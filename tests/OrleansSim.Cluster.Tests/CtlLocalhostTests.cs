@@ -15,7 +15,7 @@ public sealed class CtlLocalhostTests
             new Dictionary<string, string> { ["POD_NAME"] = "solo" });
         await process.WaitUntilReadyAsync(port, TimeSpan.FromSeconds(60));
 
-        var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--gateway-port", $"{gateway}", "--json");
+        var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--gateway-port", $"{gateway}", "--json", "--connect-timeout", CtlProcess.ConnectTimeoutSeconds);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
         var view = System.Text.Json.JsonDocument.Parse(stdout).RootElement;
         var pod = Assert.Single(view.GetProperty("pods").EnumerateArray());

@@ -23,7 +23,8 @@ public sealed class SimPod(string name, string redisConnection, string clusterId
     public async Task StartAsync()
     {
         await LaunchAsync();
-        await Process!.WaitUntilReadyAsync(_port, TimeSpan.FromSeconds(60));
+        // Generous: three pods start at once, and on a loaded 2-core machine a silo may take over a minute to join.
+        await Process!.WaitUntilReadyAsync(_port, TimeSpan.FromSeconds(120));
     }
 
     /// <summary>Starts the process without waiting for it to serve (for pods expected to refuse to start).</summary>
