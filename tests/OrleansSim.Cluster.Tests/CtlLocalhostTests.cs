@@ -13,7 +13,8 @@ public sealed class CtlLocalhostTests
         await using var process = SimProcess.Start(
             ["--model", "m", "--port", $"{port}", "--data-parallel-size", "3", "--silo-port", $"{FreePorts.One()}", "--gateway-port", $"{gateway}"],
             new Dictionary<string, string> { ["POD_NAME"] = "solo" });
-        await process.WaitUntilReadyAsync(port, TimeSpan.FromSeconds(60));
+        // Generous: this test runs next to the three-pod cluster's start; on a loaded 2-core machine that takes over a minute.
+        await process.WaitUntilReadyAsync(port, TimeSpan.FromSeconds(120));
 
         var (exit, stdout, stderr) = await CtlProcess.RunAsync("status", "--gateway-port", $"{gateway}", "--json", "--connect-timeout", CtlProcess.ConnectTimeoutSeconds);
         Assert.True(exit == 0, $"exit {exit}: {stderr}");
