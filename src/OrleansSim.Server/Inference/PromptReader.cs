@@ -116,17 +116,25 @@ public sealed class PromptReader(SimulatorOptions options, ISimTokenizer tokeniz
                 text.Append('\n');
             }
 
-            text.Append("<tool_call>\n{\"name\": ").Append(JsonSerializer.Serialize(name)).Append(", \"arguments\": ").Append(arguments).Append("}\n</tool_call>");
+            text.Append(ToolCallText(name, arguments));
         }
 
         return text.ToString();
     }
 
     /// <summary>
+    /// One earlier tool call as tool-calling chat templates write it into the conversation (any surface's history:
+    /// chat <c>tool_calls</c>, Anthropic <c>tool_use</c>, Responses <c>function_call</c>).
+    /// </summary>
+    public static string ToolCallText(string name, string arguments) =>
+        "<tool_call>\n{\"name\": " + JsonSerializer.Serialize(name) + ", \"arguments\": " + arguments + "}\n</tool_call>";
+
+    /// <summary>
     /// A request's tool definitions are part of the prompt a tool-calling model sees: listed in the system turn (one
     /// JSON definition per line in a <c>&lt;tools&gt;</c> block), added to the first system message or as a new one.
+    /// The body's <c>tools</c> list is rendered as given, whatever surface's shape its entries have.
     /// </summary>
-    private static List<PromptMessage> WithTools(JsonElement body, List<PromptMessage> messages)
+    public static List<PromptMessage> WithTools(JsonElement body, List<PromptMessage> messages)
     {
         if (JsonFields.Get(body, "tools") is not { ValueKind: JsonValueKind.Array } tools || tools.GetArrayLength() == 0)
         {

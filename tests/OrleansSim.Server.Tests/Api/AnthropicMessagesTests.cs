@@ -190,6 +190,80 @@ public sealed class AnthropicMessagesTests(EchoHostFixture fixture) : IClassFixt
         Assert.True(body.GetProperty("usage").GetProperty("input_tokens").GetInt32() > plain.GetProperty("usage").GetProperty("input_tokens").GetInt32() + 10);
     }
 
+    private const string WeatherTool =
+        """{"name":"get_weather","description":"Weather of a city","input_schema":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}""";
+
+    [Fact]
+    public async Task ToolsAnswerWithToolUseBlocks()
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/messages",
+            $$"""{"model":"test-model","max_tokens":200,"tools":[{{WeatherTool}}],"tool_choice":{"type":"any"},"messages":[{"role":"user","content":"Weather in Paris?"}]}""");
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal("tool_use", body.GetProperty("stop_reason").GetString());
+        var blocks = body.GetProperty("content").EnumerateArray().ToList();
+        Assert.NotEmpty(blocks);
+        foreach (var block in blocks)
+        {
+            Assert.Equal(["type", "id", "name", "input"], block.EnumerateObject().Select(p => p.Name));
+            Assert.Equal("tool_use", block.GetProperty("type").GetString());
+            Assert.StartsWith("chatcmpl-tool-", block.GetProperty("id").GetString(), StringComparison.Ordinal);
+            Assert.Equal("get_weather", block.GetProperty("name").GetString());
+            Assert.Equal(JsonValueKind.String, block.GetProperty("input").GetProperty("city").ValueKind);
+        }
+
+        // A named tool is called once; vLLM reports a forced call as end_turn (the chat finish reason is stop).
+        var (_, named) = await fixture.Host.Client.PostJsonAsync("/v1/messages",
+            $$"""{"model":"test-model","max_tokens":200,"tools":[{{WeatherTool}}],"tool_choice":{"type":"tool","name":"get_weather"},"messages":[{"role":"user","content":"Weather?"}]}""");
+        Assert.Equal("end_turn", named.GetProperty("stop_reason").GetString());
+        Assert.Equal("get_weather", Assert.Single(named.GetProperty("content").EnumerateArray()).GetProperty("name").GetString());
+
+        // The tool definitions are part of the prompt.
+        var (_, plain) = await fixture.Host.Client.PostJsonAsync("/v1/messages",
+            """{"model":"test-model","max_tokens":200,"messages":[{"role":"user","content":"Weather?"}]}""");
+        Assert.True(named.GetProperty("usage").GetProperty("input_tokens").GetInt32() > plain.GetProperty("usage").GetProperty("input_tokens").GetInt32() + 10);
+    }
+
+    [Fact]
+    public async Task ToolUseStreamsAsInputJsonDeltas()
+    {
+        using var response = await fixture.Host.Client.PostStreamAsync("/v1/messages",
+            $$"""{"model":"test-model","max_tokens":200,"stream":true,"tools":[{{WeatherTool}}],"tool_choice":{"type":"tool","name":"get_weather"},"messages":[{"role":"user","content":"Weather?"}]}""");
+        var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        var names = events.Select(e => e.Name).ToList();
+        Assert.Equal("message_start", names[0]);
+        Assert.Equal(["content_block_stop", "message_delta", "message_stop"], names[^3..]);
+        var start = events[1].Json;
+        Assert.Equal("content_block_start", events[1].Name);
+        Assert.Equal(0, start.GetProperty("index").GetInt32());
+        var block = start.GetProperty("content_block");
+        Assert.Equal(["type", "id", "name", "input"], block.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("tool_use", block.GetProperty("type").GetString());
+        Assert.Equal("get_weather", block.GetProperty("name").GetString());
+        Assert.Equal("{}", block.GetProperty("input").GetRawText());
+        var deltas = events.Where(e => e.Name == "content_block_delta").Select(e => e.Json.GetProperty("delta")).ToList();
+        Assert.NotEmpty(deltas);
+        Assert.All(deltas, d => Assert.Equal("input_json_delta", d.GetProperty("type").GetString()));
+        var arguments = JsonDocument.Parse(string.Concat(deltas.Select(d => d.GetProperty("partial_json").GetString()))).RootElement;
+        Assert.Equal(JsonValueKind.String, arguments.GetProperty("city").ValueKind);
+        Assert.Equal("end_turn", events[^2].Json.GetProperty("delta").GetProperty("stop_reason").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"tool_choice":{"type":"tool"},"tools":[TOOL]}""", "tool_choice.name is required")]
+    [InlineData("""{"tool_choice":{"type":"any"}}""", "`tools` must be set")]
+    [InlineData("""{"tool_choice":{"type":"tool","name":"other"},"tools":[TOOL]}""", "does not match any of the specified `tools`")]
+    [InlineData("""{"tools":[{"name":"get_weather"}]}""", "input_schema")]
+    [InlineData("""{"tools":[{"name":"f","description":"d","input_schema":{"type":"object","properties":{"a":{"type":"string","oneOf":[]}}}}]}""", "Tool validation failed")]
+    public async Task BadToolsAreAnthropicErrors(string fields, string messagePart)
+    {
+        var json = fields.Replace("TOOL", WeatherTool, StringComparison.Ordinal)[..^1] // drop the closing brace
+            + ""","model":"test-model","max_tokens":20,"messages":[{"role":"user","content":"x"}]}""";
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/messages", json);
+        Assert.Equal(400, (int)response.StatusCode);
+        Assert.Equal("error", body.GetProperty("type").GetString());
+        Assert.Contains(messagePart, body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
     [Theory]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"x"}]}""", 400, "BadRequestError", "max_tokens")]
     [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"x"}],"max_tokens":0}""", 400, "BadRequestError", "max_tokens must be positive")]

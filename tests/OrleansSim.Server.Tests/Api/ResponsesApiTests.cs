@@ -146,6 +146,69 @@ public sealed class ResponsesApiTests(EchoHostFixture fixture) : IClassFixture<E
         Assert.Equal(tokens.Count, final.GetProperty("usage").GetProperty("output_tokens").GetInt32());
     }
 
+    private const string WeatherTool =
+        """{"type":"function","name":"get_weather","description":"Weather of a city","parameters":{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}}""";
+
+    [Fact]
+    public async Task SdkGetsOneFunctionCall()
+    {
+        var options = new CreateResponseOptions("test-model", [ResponseItem.CreateUserMessageItem("Weather in Paris?")])
+        {
+            ToolChoice = ResponseToolChoice.CreateRequiredChoice(),
+        };
+        options.Tools.Add(ResponseTool.CreateFunctionTool("get_weather",
+            BinaryData.FromString("""{"type":"object","properties":{"city":{"type":"string"}},"required":["city"]}"""), null, "Weather of a city"));
+        ResponseResult response = await Client.CreateResponseAsync(options, TestContext.Current.CancellationToken);
+
+        var call = Assert.IsType<FunctionCallResponseItem>(Assert.Single(response.OutputItems));
+        Assert.Equal("get_weather", call.FunctionName);
+        Assert.StartsWith("call_", call.CallId, StringComparison.Ordinal);
+        Assert.Equal(JsonValueKind.String, JsonDocument.Parse(call.FunctionArguments.ToString()).RootElement.GetProperty("city").ValueKind);
+        Assert.Equal(ResponseStatus.Completed, response.Status);
+    }
+
+    [Fact]
+    public async Task FunctionCallStreamsVllmsEvents()
+    {
+        using var response = await fixture.Host.Client.PostStreamAsync("/v1/responses",
+            $$$"""{"input":"Weather?","stream":true,"tools":[{{{WeatherTool}}}],"tool_choice":{"type":"function","name":"get_weather"}}""");
+        var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        var names = events.Select(e => e.Name).ToList();
+        Assert.Equal(["response.created", "response.in_progress", "response.output_item.added"], names[..3]);
+        Assert.Equal(["response.function_call_arguments.done", "response.output_item.done", "response.completed"], names[^3..]);
+        Assert.All(names[3..^3], n => Assert.Equal("response.function_call_arguments.delta", n));
+        for (var i = 0; i < events.Count; i++)
+        {
+            Assert.Equal(i, events[i].Json.GetProperty("sequence_number").GetInt32());
+        }
+
+        var added = events[2].Json.GetProperty("item");
+        Assert.Equal(["arguments", "call_id", "name", "type", "id", "status"], added.EnumerateObject().Select(p => p.Name));
+        Assert.Equal("", added.GetProperty("arguments").GetString());
+        Assert.Equal("in_progress", added.GetProperty("status").GetString());
+        var arguments = string.Concat(events.Where(e => e.Name == "response.function_call_arguments.delta").Select(e => e.Json.GetProperty("delta").GetString()));
+        Assert.Equal(arguments, events[^3].Json.GetProperty("arguments").GetString());
+        Assert.Equal(JsonValueKind.String, JsonDocument.Parse(arguments).RootElement.GetProperty("city").ValueKind);
+        var final = events[^1].Json.GetProperty("response");
+        var item = Assert.Single(final.GetProperty("output").EnumerateArray());
+        Assert.Equal("function_call", item.GetProperty("type").GetString());
+        Assert.Equal(added.GetProperty("id").GetString(), item.GetProperty("id").GetString());
+        Assert.Equal(arguments, item.GetProperty("arguments").GetString());
+        Assert.Equal("get_weather", final.GetProperty("tools")[0].GetProperty("name").GetString());
+        Assert.Equal("get_weather", final.GetProperty("tool_choice").GetProperty("name").GetString());
+    }
+
+    [Theory]
+    [InlineData("""{"input":"x","tools":[TOOL],"tool_choice":{"type":"function","name":"other"}}""", "tool_choice")]
+    [InlineData("""{"input":"x","tools":[TOOL],"tool_choice":"sometimes"}""", "tool_choice")]
+    [InlineData("""{"input":"x","tools":[{"type":"function","name":"f","parameters":{"type":"object","properties":{"a":{"oneOf":[]}}}}]}""", "tools")]
+    public async Task BadToolsGetVllmErrors(string json, string param)
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", json.Replace("TOOL", WeatherTool, StringComparison.Ordinal));
+        Http.AssertError(response, body, 400, "BadRequestError");
+        Assert.Equal(param, body.GetProperty("error").GetProperty("param").GetString());
+    }
+
     [Theory]
     [InlineData("""{"model":"test-model"}""", 400, "input", "BadRequestError")]
     [InlineData("""{"input":5}""", 400, "input", "BadRequestError")]

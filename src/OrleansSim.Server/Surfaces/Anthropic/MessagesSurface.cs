@@ -11,7 +11,8 @@ namespace OrleansSim.Server.Surfaces.Anthropic;
 /// POST /v1/messages: Anthropic's Messages API as vLLM serves it (vllm/entrypoints/anthropic: AnthropicMessagesRequest,
 /// converted to a chat request). <c>system</c> (a string or text blocks) and the system-role messages become one
 /// system message; <c>messages</c> take string content or text / tool_use / tool_result blocks; <c>max_tokens</c> is
-/// required; <c>stop_sequences</c> are stop strings. Errors use Anthropic's envelope.
+/// required; <c>stop_sequences</c> are stop strings; <c>tools</c> + <c>tool_choice</c> let the answer be tool_use blocks.
+/// Errors use Anthropic's envelope.
 /// </summary>
 public sealed class MessagesSurface(SimulatorOptions options, PromptReader prompts) : ApiSurface
 {
@@ -34,7 +35,8 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
         }
 
         var model = prompts.ResolveModel(body);
-        var messages = ReadConversation(body);
+        var tools = AnthropicToolsReader.Read(body, options.SkipToolValidation);
+        var messages = PromptReader.WithTools(body, ReadConversation(body));
         var prompt = prompts.ChatPrompt(messages);
 
         var maxTokens = JsonFields.GetInt(body, "max_tokens")
@@ -60,6 +62,7 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
             MaxTokens = maxTokens,
             Stop = stop,
             Stream = JsonFields.GetBool(body, "stream") ?? false,
+            Tools = tools,
         };
     }
 
@@ -194,7 +197,7 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
 
     /// <summary>
     /// One message's blocks: text (and thinking) joins the message's content, tool_use blocks are the assistant's
-    /// calls (rendered as their JSON input), a user's tool_result is a tool message of its own, sent before the message.
+    /// calls (rendered as chat templates render tool calls), a user's tool_result is a tool message of its own, sent before the message.
     /// </summary>
     private static void ReadBlocks(JsonElement blocks, string role, string path, List<PromptMessage> conversation)
     {
@@ -217,7 +220,7 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
                     var input = JsonFields.Get(block, "input") is { } value
                         ? value.ValueKind == JsonValueKind.Object ? value.GetRawText() : throw JsonFields.Invalid($"{path}.input", "an object")
                         : "{}";
-                    content.Append(name).Append(input);
+                    content.Append(content.Length > 0 ? "\n" : "").Append(PromptReader.ToolCallText(name, input));
                     any = true;
                     break;
                 case "tool_result" when role == "user":

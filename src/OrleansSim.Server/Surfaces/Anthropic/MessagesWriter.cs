@@ -35,7 +35,8 @@ public static class AnthropicWire
 /// stop_reason (end_turn / max_tokens / tool_use), usage. The stream is vLLM's converted chat stream, each event
 /// framed with its <c>event:</c> line: message_start (with the prompt's input_tokens), content_block_start,
 /// content_block_delta text_delta per token, content_block_stop, message_delta (stop_reason, usage), message_stop.
-/// vLLM sends no ping.
+/// vLLM sends no ping. A tool-call answer is one tool_use block per call (id, name, input), streamed as
+/// content_block_start with an empty input and input_json_delta pieces of the arguments.
 /// </summary>
 public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
 {
@@ -63,6 +64,11 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
     private static readonly JsonEncodedText Index = JsonEncodedText.Encode("index");
     private static readonly JsonEncodedText Text = JsonEncodedText.Encode("text");
     private static readonly JsonEncodedText TextDelta = JsonEncodedText.Encode("text_delta");
+    private static readonly JsonEncodedText InputJsonDelta = JsonEncodedText.Encode("input_json_delta");
+    private static readonly JsonEncodedText PartialJson = JsonEncodedText.Encode("partial_json");
+    private static readonly JsonEncodedText ToolUse = JsonEncodedText.Encode("tool_use");
+    private static readonly JsonEncodedText Name = JsonEncodedText.Encode("name");
+    private static readonly JsonEncodedText Input = JsonEncodedText.Encode("input");
 
     private bool _failed;
 
@@ -83,7 +89,18 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
         w.WriteString(AnthropicWire.Type, AnthropicWire.Message);
         w.WriteString(Role, Assistant);
         w.WriteStartArray(Content);
-        if (choice.Tokens.Count > 0)
+        if (choice.ToolCalls is { } calls)
+        {
+            foreach (var call in calls)
+            {
+                w.WriteStartObject();
+                WriteToolUseHeader(w, call);
+                w.WritePropertyName(Input);
+                WriteInput(w, call.Arguments);
+                w.WriteEndObject();
+            }
+        }
+        else if (choice.Tokens.Count > 0)
         {
             w.WriteStartObject();
             w.WriteString(AnthropicWire.Type, Text);
@@ -104,7 +121,8 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
 
     public override void WriteStep(SseWriter sse, int k)
     {
-        var tokens = Run.Choices[0].Tokens;
+        var choice = Run.Choices[0];
+        var tokens = choice.Tokens;
         if (k == 0)
         {
             // The chat stream's role chunk: the message opens with the prompt's tokens and no output yet.
@@ -122,34 +140,105 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
             w.WriteEndObject();
             w.WriteEndObject();
             sse.EndEvent();
-            if (tokens.Count > 0)
+            if (tokens.Count > 0 && choice.ToolCalls is null)
             {
-                w = sse.BeginEvent(BlockStart);
-                w.WriteStartObject();
-                w.WriteString(AnthropicWire.Type, BlockStart);
+                w = BeginBlockEvent(sse, BlockStart);
                 w.WriteStartObject(ContentBlock);
                 w.WriteString(AnthropicWire.Type, Text);
                 w.WriteString(Text, "");
                 w.WriteEndObject();
-                w.WriteNumber(Index, 0);
-                w.WriteEndObject();
-                sse.EndEvent();
+                EndBlockEvent(sse, w, 0);
             }
         }
 
-        if (k < tokens.Count)
+        if (k >= tokens.Count)
         {
-            var w = sse.BeginEvent(BlockDelta);
-            w.WriteStartObject();
-            w.WriteString(AnthropicWire.Type, BlockDelta);
-            w.WriteStartObject(Delta);
-            w.WriteString(AnthropicWire.Type, TextDelta);
-            w.WriteString(Text, tokens[k]);
-            w.WriteEndObject();
-            w.WriteNumber(Index, 0);
-            w.WriteEndObject();
-            sse.EndEvent();
+            return;
         }
+
+        if (choice.ToolCalls is { } calls)
+        {
+            // vLLM's converter: each call is a tool_use block (opened with an empty input), its arguments input_json_delta.
+            var block = choice.ToolCallOfStep![k];
+            if (choice.OpensToolCall(k))
+            {
+                if (k > 0)
+                {
+                    EndBlockEvent(sse, BeginBlockEvent(sse, BlockStop), block - 1);
+                }
+
+                var start = BeginBlockEvent(sse, BlockStart);
+                start.WriteStartObject(ContentBlock);
+                WriteToolUseHeader(start, calls[block]);
+                start.WriteStartObject(Input);
+                start.WriteEndObject();
+                start.WriteEndObject();
+                EndBlockEvent(sse, start, block);
+            }
+
+            if (tokens[k].Length > 0)
+            {
+                var delta = BeginBlockEvent(sse, BlockDelta);
+                delta.WriteStartObject(Delta);
+                delta.WriteString(AnthropicWire.Type, InputJsonDelta);
+                delta.WriteString(PartialJson, tokens[k]);
+                delta.WriteEndObject();
+                EndBlockEvent(sse, delta, block);
+            }
+
+            return;
+        }
+
+        var text = BeginBlockEvent(sse, BlockDelta);
+        text.WriteStartObject(Delta);
+        text.WriteString(AnthropicWire.Type, TextDelta);
+        text.WriteString(Text, tokens[k]);
+        text.WriteEndObject();
+        EndBlockEvent(sse, text, 0);
+    }
+
+    /// <summary>Opens a content-block event (<c>{"type": name, …</c>); <see cref="EndBlockEvent"/> adds its index.</summary>
+    private static Utf8JsonWriter BeginBlockEvent(SseWriter sse, JsonEncodedText name)
+    {
+        var w = sse.BeginEvent(name);
+        w.WriteStartObject();
+        w.WriteString(AnthropicWire.Type, name);
+        return w;
+    }
+
+    private static void EndBlockEvent(SseWriter sse, Utf8JsonWriter w, int index)
+    {
+        w.WriteNumber(Index, index);
+        w.WriteEndObject();
+        sse.EndEvent();
+    }
+
+    /// <summary>A tool_use block's type, id (vLLM's tool call id) and name.</summary>
+    private static void WriteToolUseHeader(Utf8JsonWriter w, Core.Generation.Tools.GeneratedToolCall call)
+    {
+        w.WriteString(AnthropicWire.Type, ToolUse);
+        w.WriteString(Id, call.Id);
+        w.WriteString(Name, call.Name);
+    }
+
+    /// <summary>A call's arguments as the block's <c>input</c> object; arguments cut short by max_tokens (not JSON) give <c>{}</c>.</summary>
+    private static void WriteInput(Utf8JsonWriter w, string arguments)
+    {
+        try
+        {
+            using var parsed = JsonDocument.Parse(arguments);
+            if (parsed.RootElement.ValueKind == JsonValueKind.Object)
+            {
+                parsed.RootElement.WriteTo(w);
+                return;
+            }
+        }
+        catch (JsonException)
+        {
+        }
+
+        w.WriteStartObject();
+        w.WriteEndObject();
     }
 
     public override void WriteStreamEnd(SseWriter sse)
@@ -157,12 +246,7 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
         var choice = Run.Choices[0];
         if (choice.Tokens.Count > 0)
         {
-            var stop = sse.BeginEvent(BlockStop);
-            stop.WriteStartObject();
-            stop.WriteString(AnthropicWire.Type, BlockStop);
-            stop.WriteNumber(Index, 0);
-            stop.WriteEndObject();
-            sse.EndEvent();
+            EndBlockEvent(sse, BeginBlockEvent(sse, BlockStop), choice.ToolCallOfStep is { } owners ? owners[^1] : 0);
         }
 
         var w = sse.BeginEvent(MessageDelta);

@@ -19,6 +19,14 @@ public sealed record ResponsesRequest : InferenceRequest
     public double Temperature { get; init; } = 1.0;
 
     public double TopP { get; init; } = 1.0;
+
+    /// <summary>The request's <c>tools</c> list as given (a detached copy), echoed in the response; null = none.</summary>
+    public JsonElement? ToolsJson { get; init; }
+
+    /// <summary>The request's <c>tool_choice</c> as given (a detached copy); null = <c>"auto"</c>.</summary>
+    public JsonElement? ToolChoiceJson { get; init; }
+
+    public bool ParallelToolCalls { get; init; } = true;
 }
 
 /// <summary>
@@ -26,7 +34,8 @@ public sealed record ResponsesRequest : InferenceRequest
 /// (vllm/entrypoints/openai/responses: ResponsesRequest, OpenAIServingResponses). <c>input</c> is a string or a list
 /// of items (messages with string or input_text/output_text content, function_call and function_call_output items);
 /// <c>instructions</c> is a leading system message; <c>max_output_tokens</c> is capped by the room the context window
-/// leaves, as vLLM's to_sampling_params does. The response is not stored (vLLM's default without
+/// leaves, as vLLM's to_sampling_params does; function <c>tools</c> with <c>tool_choice</c> may make the answer one
+/// function_call item. The response is not stored (vLLM's default without
 /// VLLM_ENABLE_RESPONSES_API_STORE).
 /// </summary>
 public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prompts) : ApiSurface
@@ -50,7 +59,8 @@ public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prom
         }
 
         ReadInput(body, messages);
-        var prompt = prompts.ChatPrompt(messages);
+        var tools = ResponsesToolsReader.Read(body, options.SkipToolValidation);
+        var prompt = prompts.ChatPrompt(PromptReader.WithTools(body, messages));
         if (prompt.PromptTokens >= options.MaxModelLen)
         {
             throw new ApiException(StatusCodes.Status400BadRequest,
@@ -79,6 +89,10 @@ public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prom
             Metadata = JsonFields.GetObject(body, "metadata")?.Clone(),
             Temperature = JsonFields.GetNumber(body, "temperature") ?? 1.0,
             TopP = JsonFields.GetNumber(body, "top_p") ?? 1.0,
+            Tools = tools,
+            ToolsJson = JsonFields.Get(body, "tools")?.Clone(),
+            ToolChoiceJson = JsonFields.Get(body, "tool_choice")?.Clone(),
+            ParallelToolCalls = JsonFields.GetBool(body, "parallel_tool_calls") ?? true,
         };
     }
 
@@ -132,7 +146,7 @@ public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prom
             case "function_call":
                 var name = JsonFields.GetString(item, "name", $"{path}.name") ?? throw ApiException.BadRequest($"Field required: '{path}.name'.", "input");
                 var arguments = JsonFields.GetString(item, "arguments", $"{path}.arguments") ?? throw ApiException.BadRequest($"Field required: '{path}.arguments'.", "input");
-                return new PromptMessage("assistant", name + arguments);
+                return new PromptMessage("assistant", PromptReader.ToolCallText(name, arguments));
             case "function_call_output":
                 var output = JsonFields.GetString(item, "output", $"{path}.output") ?? throw ApiException.BadRequest($"Field required: '{path}.output'.", "input");
                 return new PromptMessage("tool", output);

@@ -1,4 +1,5 @@
 using System.Text.Json;
+using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Inference;
 using OrleansSim.Server.Surfaces.OpenAI;
@@ -12,7 +13,9 @@ namespace OrleansSim.Server.Surfaces.Responses;
 /// limit) and one assistant message item holding one output_text part. The stream sends every event with its
 /// <c>event:</c> line and a running <c>sequence_number</c>: response.created and response.in_progress when the stream
 /// opens, then output_item.added, content_part.added and output_text.delta per token, and at the end
-/// output_text.done, content_part.done, output_item.done and response.completed. No <c>[DONE]</c> follows.
+/// output_text.done, content_part.done, output_item.done and response.completed. No <c>[DONE]</c> follows. A tool-call
+/// answer is a function_call item (<c>fc_</c> id, <c>call_</c> call id), streamed as output_item.added,
+/// function_call_arguments.delta per piece, function_call_arguments.done and output_item.done.
 /// </summary>
 public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
 {
@@ -29,6 +32,12 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
     private static readonly JsonEncodedText ItemDone = E("response.output_item.done");
     private static readonly JsonEncodedText Completed = E("response.completed");
     private static readonly JsonEncodedText ErrorEvent = E("error");
+    private static readonly JsonEncodedText ArgumentsDelta = E("response.function_call_arguments.delta");
+    private static readonly JsonEncodedText ArgumentsDone = E("response.function_call_arguments.done");
+    private static readonly JsonEncodedText Arguments = E("arguments");
+    private static readonly JsonEncodedText CallId = E("call_id");
+    private static readonly JsonEncodedText Name = E("name");
+    private static readonly JsonEncodedText FunctionCall = E("function_call");
 
     private static readonly JsonEncodedText Type = E("type");
     private static readonly JsonEncodedText Response = E("response");
@@ -114,13 +123,45 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
 
     public override void WriteStep(SseWriter sse, int k)
     {
-        var tokens = Run.Choices[0].Tokens;
+        var choice = Run.Choices[0];
+        var tokens = choice.Tokens;
         if (k >= tokens.Count)
         {
             return;
         }
 
         Utf8JsonWriter w;
+        if (choice.ToolCalls is { } calls)
+        {
+            // vLLM's simple processor: a function_call item per call, its arguments as function_call_arguments.delta events.
+            var call = choice.ToolCallOfStep![k];
+            if (choice.OpensToolCall(k))
+            {
+                if (k > 0)
+                {
+                    WriteFunctionCallDone(sse, calls, call - 1);
+                }
+
+                w = Begin(sse, ItemAdded);
+                w.WriteStartObject(Item);
+                WriteFunctionCallItem(w, calls[call], call, done: false);
+                w.WriteEndObject();
+                w.WriteNumber(OutputIndex, call);
+                End(sse, w, ItemAdded);
+            }
+
+            if (tokens[k].Length > 0)
+            {
+                w = Begin(sse, ArgumentsDelta);
+                w.WriteString(Delta, tokens[k]);
+                w.WriteString(ItemId, FunctionCallId(call));
+                w.WriteNumber(OutputIndex, call);
+                End(sse, w, ArgumentsDelta);
+            }
+
+            return;
+        }
+
         if (k == 0)
         {
             w = Begin(sse, ItemAdded);
@@ -151,7 +192,11 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
     public override void WriteStreamEnd(SseWriter sse)
     {
         var choice = Run.Choices[0];
-        if (choice.Tokens.Count > 0)
+        if (choice.ToolCalls is { Count: > 0 } calls)
+        {
+            WriteFunctionCallDone(sse, calls, calls.Count - 1);
+        }
+        else if (choice.Tokens.Count > 0)
         {
             var text = choice.Text;
             var w = Begin(sse, TextDone);
@@ -210,6 +255,43 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
     /// <summary>The Responses stream has no <c>[DONE]</c> frame.</summary>
     public override void WriteStreamClose(SseWriter sse)
     {
+    }
+
+    /// <summary>A call's closing events: function_call_arguments.done (when it has arguments) and output_item.done.</summary>
+    private void WriteFunctionCallDone(SseWriter sse, IReadOnlyList<GeneratedToolCall> calls, int call)
+    {
+        Utf8JsonWriter w;
+        if (calls[call].Arguments.Length > 0)
+        {
+            w = Begin(sse, ArgumentsDone);
+            w.WriteString(Arguments, calls[call].Arguments);
+            w.WriteString(ItemId, FunctionCallId(call));
+            w.WriteString(Name, calls[call].Name);
+            w.WriteNumber(OutputIndex, call);
+            End(sse, w, ArgumentsDone);
+        }
+
+        w = Begin(sse, ItemDone);
+        w.WriteStartObject(Item);
+        WriteFunctionCallItem(w, calls[call], call, done: true);
+        w.WriteEndObject();
+        w.WriteNumber(OutputIndex, call);
+        End(sse, w, ItemDone);
+    }
+
+    /// <summary>The function_call item's id: <c>fc_</c> + the request id (+ the call's index after the first).</summary>
+    private string FunctionCallId(int call) => call == 0 ? "fc_" + Request.RequestId : $"fc_{Request.RequestId}_{call}";
+
+    /// <summary>ResponseFunctionToolCall: arguments (empty until done), call_id (<c>call_</c> + the call's random part), name, type, id, status.</summary>
+    private void WriteFunctionCallItem(Utf8JsonWriter w, GeneratedToolCall call, int index, bool done)
+    {
+        w.WriteString(Arguments, done ? call.Arguments : "");
+        var random = call.Id.LastIndexOf('-') is var dash and >= 0 ? call.Id[(dash + 1)..] : call.Id;
+        w.WriteString(CallId, "call_" + random);
+        w.WriteString(Name, call.Name);
+        w.WriteString(Type, FunctionCall);
+        w.WriteString(OpenAiWire.Id, FunctionCallId(index));
+        w.WriteString(Status, done ? "completed" : "in_progress");
     }
 
     /// <summary>Opens an event's object; <see cref="End"/> adds sequence_number and type and frames it.</summary>
@@ -322,7 +404,16 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
         w.WriteString(OpenAiWire.Model, request.ResponseModel);
         w.WriteString(OpenAiWire.Object, Response);
         w.WriteStartArray(Output);
-        if (final && choice.Tokens.Count > 0)
+        if (final && choice.ToolCalls is { } calls)
+        {
+            for (var i = 0; i < calls.Count; i++)
+            {
+                w.WriteStartObject();
+                WriteFunctionCallItem(w, calls[i], i, done: true);
+                w.WriteEndObject();
+            }
+        }
+        else if (final && choice.Tokens.Count > 0)
         {
             w.WriteStartObject();
             WriteMessageItem(w, done: true);
@@ -330,11 +421,28 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
         }
 
         w.WriteEndArray();
-        w.WriteBoolean(ParallelToolCalls, true);
+        w.WriteBoolean(ParallelToolCalls, request.ParallelToolCalls);
         w.WriteNumber(Temperature, request.Temperature);
-        w.WriteString(ToolChoice, "auto");
-        w.WriteStartArray(Tools);
-        w.WriteEndArray();
+        if (request.ToolChoiceJson is { } toolChoice)
+        {
+            w.WritePropertyName(ToolChoice);
+            toolChoice.WriteTo(w);
+        }
+        else
+        {
+            w.WriteString(ToolChoice, "auto");
+        }
+
+        if (request.ToolsJson is { } tools)
+        {
+            w.WritePropertyName(Tools);
+            tools.WriteTo(w);
+        }
+        else
+        {
+            w.WriteStartArray(Tools);
+            w.WriteEndArray();
+        }
         w.WriteNumber(TopP, request.TopP);
         w.WriteBoolean(Background, false);
         w.WriteNumber(MaxOutputTokens, request.MaxTokens ?? 0);
