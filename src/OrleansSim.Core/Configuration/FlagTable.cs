@@ -183,8 +183,16 @@ internal static class FlagTable
         // --- latency model (not supported yet) ---
         new("time-to-generate-image", FlagKind.Duration, TimeSpan.Zero, "delay to generate one image (omni)") { Check = NotNegative },
         new("time-to-generate-image-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of time-to-generate-image") { Check = NotNegative },
-        new("kv-cache-transfer-latency", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time (P/D)") { Check = NotNegative },
-        new("kv-cache-transfer-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of kv-cache-transfer-latency") { Check = NotNegative },
+        new("kv-cache-transfer-latency", FlagKind.Duration, TimeSpan.Zero, "time to first token of a decode request whose prefill ran remotely (kv_transfer_params.do_remote_prefill, P/D)")
+        {
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
+            Apply = (o, v) => o with { KvCacheTransferLatency = (TimeSpan)v! }, Read = o => o.KvCacheTransferLatency,
+        },
+        new("kv-cache-transfer-latency-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of kv-cache-transfer-latency")
+        {
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
+            Apply = (o, v) => o with { KvCacheTransferLatencyStdDev = (TimeSpan)v! }, Read = o => o.KvCacheTransferLatencyStdDev,
+        },
         new("prefill-overhead", FlagKind.Duration, TimeSpan.Zero, "constant prefill time of the per-token calculator")
         {
             Status = Supported, AdminConfigurable = true, Check = NotNegative,
@@ -200,8 +208,16 @@ internal static class FlagTable
             Status = Supported, AdminConfigurable = true, Check = NotNegative,
             Apply = (o, v) => o with { PrefillTimeStdDev = (TimeSpan)v! }, Read = o => o.PrefillTimeStdDev,
         },
-        new("kv-cache-transfer-time-per-token", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time per prompt token") { Check = NotNegative },
-        new("kv-cache-transfer-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the per-token KV transfer time") { Check = NotNegative },
+        new("kv-cache-transfer-time-per-token", FlagKind.Duration, TimeSpan.Zero, "remote-prefill KV transfer time per prompt token, when kv-cache-transfer-latency and its std-dev are 0")
+        {
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
+            Apply = (o, v) => o with { KvCacheTransferTimePerToken = (TimeSpan)v! }, Read = o => o.KvCacheTransferTimePerToken,
+        },
+        new("kv-cache-transfer-time-std-dev", FlagKind.Duration, TimeSpan.Zero, "standard deviation of the per-token KV transfer time")
+        {
+            Status = Supported, AdminConfigurable = true, Check = NotNegative,
+            Apply = (o, v) => o with { KvCacheTransferTimeStdDev = (TimeSpan)v! }, Read = o => o.KvCacheTransferTimeStdDev,
+        },
         new("time-factor-under-load", FlagKind.Double, 1d, "latency multiplier reached when all max-num-seqs slots are busy (>= 1)")
         {
             Status = Supported, AdminConfigurable = true, Check = DoubleAtLeast(1),

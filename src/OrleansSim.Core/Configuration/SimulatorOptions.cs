@@ -67,6 +67,16 @@ public sealed record SimulatorOptions
     public TimeSpan PrefillOverhead { get; init; }
     public TimeSpan PrefillTimePerToken { get; init; }
     public TimeSpan PrefillTimeStdDev { get; init; }
+
+    /// <summary>P/D: a remotely prefilled request's time to first token (with <see cref="KvCacheTransferLatencyStdDev"/>).</summary>
+    public TimeSpan KvCacheTransferLatency { get; init; }
+
+    public TimeSpan KvCacheTransferLatencyStdDev { get; init; }
+
+    /// <summary>P/D: KV transfer time per prompt token, used when the latency and its std-dev are both 0.</summary>
+    public TimeSpan KvCacheTransferTimePerToken { get; init; }
+
+    public TimeSpan KvCacheTransferTimeStdDev { get; init; }
     public double TimeFactorUnderLoad { get; init; } = 1;
     /// <summary>"" (legacy: per-token when TTFT is 0), "constant", "per-token" or "step" (the engine clock).</summary>
     public string LatencyCalculator { get; init; } = "";

@@ -41,6 +41,16 @@ public sealed class LatencyModel(SimulatorOptions options)
         return Jitter(prefill, options.PrefillTimeStdDev, random);
     }
 
+    /// <summary>
+    /// P/D decode side: the time to first token of a request whose prefill ran on another pod is the KV transfer, as
+    /// llm-d-inference-sim computes it: <c>--kv-cache-transfer-latency</c> (jitter its std-dev) when either is set, else
+    /// <paramref name="promptTokens"/> × <c>--kv-cache-transfer-time-per-token</c> (jitter its std-dev); not scaled by load.
+    /// </summary>
+    public TimeSpan NextKvTransferTime(Random random, int promptTokens) =>
+        options.KvCacheTransferLatency != TimeSpan.Zero || options.KvCacheTransferLatencyStdDev != TimeSpan.Zero
+            ? Jitter(options.KvCacheTransferLatency, options.KvCacheTransferLatencyStdDev, random)
+            : Jitter(options.KvCacheTransferTimePerToken, options.KvCacheTransferTimeStdDev, random) * promptTokens;
+
     public TimeSpan NextInterTokenLatency(Random random) => NextInterTokenLatency(random, 1);
 
     /// <summary>One inter-token gap; <paramref name="loadFactor"/> is <see cref="LoadFactor"/> at admission.</summary>

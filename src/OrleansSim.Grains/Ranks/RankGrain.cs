@@ -252,7 +252,9 @@ public sealed class RankGrain : Grain, IRankGrain
         var cached = holding.Lease?.CachedTokens ?? 0;
         var running = _scheduler.Running;
         var latency = _settings.Latency; // the latency settings of this moment (POST /admin/config may change them)
-        var ttft = latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
+        var ttft = holding.Request.RemotePrefill
+            ? latency.NextKvTransferTime(_random, holding.Request.PromptTokens)
+            : latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
         return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running));
     }
 

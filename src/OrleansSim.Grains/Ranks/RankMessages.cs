@@ -15,6 +15,10 @@ public sealed record AdmitRequest(
     /// <summary>The LoRA adapter the request uses (its <c>model</c>), or null for the base model.</summary>
     [Id(10)]
     public string? Lora { get; init; }
+
+    /// <summary>P/D decode side: the prompt's KV comes from a prefill pod, so the first token waits for the transfer, not a prefill.</summary>
+    [Id(11)]
+    public bool RemotePrefill { get; init; }
 }
 
 public enum AdmitStatus

@@ -62,6 +62,9 @@ public sealed class InferenceRun(InferenceRequest request, Core.Generation.Gener
     /// <summary>Where synthetic logprob values come from (used only when the request asked for logprobs).</summary>
     public Core.Generation.LogprobGenerator Logprobs { get; } = logprobs;
 
+    /// <summary>P/D prefill side: what the response's <c>kv_transfer_params</c> tells the decode pod; null otherwise.</summary>
+    public KvTransferResult? KvTransfer { get; init; }
+
     /// <summary>Token steps the stream is paced in: the longest choice, at least one (even an empty output is answered after the time to first token).</summary>
     public int Steps => StepsOf(Choices);
 

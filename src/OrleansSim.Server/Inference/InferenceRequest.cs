@@ -73,6 +73,9 @@ public record InferenceRequest
     /// <summary>The structured-output constraint on text answers (<c>response_format</c>, <c>structured_outputs</c>); null = free text.</summary>
     public Core.Generation.Tools.StructuredOutput? StructuredOutput { get; init; }
 
+    /// <summary>vLLM's <c>kv_transfer_params</c> (P/D disaggregation); null when absent.</summary>
+    public KvTransferParams? KvTransfer { get; init; }
+
     public int PromptTokens => Prompts.Sum(p => p.PromptTokens);
 
     /// <summary>Choices in the response: n per prompt, indexed prompt-major as vLLM does.</summary>

@@ -39,7 +39,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         AdmitResult plan;
         try
         {
-            plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora }, aborted);
+            plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora, RemotePrefill = request.KvTransfer?.DoRemotePrefill == true }, aborted);
         }
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
@@ -105,7 +105,10 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random, chaos));
             }
 
-            var run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs);
+            var run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs)
+            {
+                KvTransfer = request.KvTransfer?.DoRemoteDecode == true ? KvTransferResult.For(options, rank.GetPrimaryKeyString(), request.PromptTokens) : null,
+            };
             trace.OnAdmitted(queueTime, slotHeldAt, choices, cached);
 
             // 3. Pace and write.

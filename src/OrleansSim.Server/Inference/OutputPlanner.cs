@@ -42,6 +42,14 @@ public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator gener
                     continue;
                 }
 
+                if (request.KvTransfer?.DoRemoteDecode == true)
+                {
+                    // P/D prefill side: one token, then the decode pod takes over (llm-d-inference-sim's finish reason).
+                    var first = generator.Generate(generation with { MaxTokens = 1 }, random);
+                    choices[c++] = new GeneratedText([.. first.Tokens.Take(1)], KvTransferParams.RemoteDecodeFinishReason);
+                    continue;
+                }
+
                 if ((request.Tools is not null || request.StructuredOutput is not null)
                     && _constrained.Plan(request.Tools, request.StructuredOutput, Math.Min(maxTokens ?? room, room), random) is { } constrained)
                 {

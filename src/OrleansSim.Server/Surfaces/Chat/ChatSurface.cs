@@ -63,6 +63,7 @@ public sealed class ChatSurface(SimulatorOptions options, PromptReader prompts) 
             Stop = JsonFields.GetStringOrList(body, "stop"),
             Seed = JsonFields.GetLong(body, "seed"),
             Stream = stream,
+            KvTransfer = KvTransferParams.Read(body, stream),
             IncludeUsage = includeUsage,
             ContinuousUsageStats = continuous,
             TopLogprobs = topLogprobs,

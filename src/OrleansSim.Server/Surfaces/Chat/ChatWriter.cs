@@ -38,8 +38,10 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
     // (ChatMessage, ChatCompletionResponseChoice, ChatCompletionResponse).
     private static readonly JsonEncodedText[] NullMessageFields = [Encode("refusal"), Encode("annotations"), Encode("audio"), Encode("function_call")];
     private static readonly JsonEncodedText[] NullChoiceFields = [OpenAiWire.TokenIds, Encode("routed_experts")];
-    private static readonly JsonEncodedText[] NullTrailerFields =
-        [Encode("prompt_logprobs"), OpenAiWire.PromptTokenIds, Encode("prompt_text"), Encode("kv_transfer_params"), Encode("ec_transfer_params"), Encode("metrics")];
+    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("prompt_logprobs"), OpenAiWire.PromptTokenIds, Encode("prompt_text")];
+
+    // After kv_transfer_params (null unless a P/D prefill answer, KvTransferResult).
+    private static readonly JsonEncodedText[] NullLastFields = [Encode("ec_transfer_params"), Encode("metrics")];
 
     // The role chunk sets prompt_token_ids and prompt_text explicitly (None without return_token_ids / return_prompt_text),
     // so exclude_unset keeps them.
@@ -125,6 +127,8 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
         WriteServiceTierAndFingerprint(w, Fingerprint);
         WriteUsage(w, Run.Usage);
         WriteNulls(w, NullTrailerFields);
+        KvTransferResult.Write(w, Run.KvTransfer);
+        WriteNulls(w, NullLastFields);
         w.WriteEndObject();
     }
 

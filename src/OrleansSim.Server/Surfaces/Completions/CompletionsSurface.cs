@@ -59,6 +59,7 @@ public sealed class CompletionsSurface(SimulatorOptions options, PromptReader pr
             Stop = JsonFields.GetStringOrList(body, "stop"),
             Seed = JsonFields.GetLong(body, "seed"),
             Stream = stream,
+            KvTransfer = KvTransferParams.Read(body, stream),
             IncludeUsage = includeUsage,
             ContinuousUsageStats = continuous,
             TopLogprobs = topLogprobs,

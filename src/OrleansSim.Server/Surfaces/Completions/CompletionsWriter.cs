@@ -23,7 +23,8 @@ public sealed class CompletionsWriter(InferenceRun run, string fingerprint) : Op
     // The fields vLLM's non-streaming models always carry (model_dump() keeps None values) that a simulator leaves null
     // (CompletionResponseChoice, CompletionResponse).
     private static readonly JsonEncodedText[] NullChoiceFields = [OpenAiWire.TokenIds, Encode("prompt_logprobs"), OpenAiWire.PromptTokenIds, Encode("routed_experts")];
-    private static readonly JsonEncodedText[] NullTrailerFields = [Encode("kv_transfer_params"), Encode("ec_transfer_params"), Encode("metrics")];
+    // After kv_transfer_params (null unless a P/D prefill answer, KvTransferResult).
+    private static readonly JsonEncodedText[] NullLastFields = [Encode("ec_transfer_params"), Encode("metrics")];
 
     // A stream chunk's choice sets prompt_token_ids and token_ids explicitly (None without return_token_ids).
     private static readonly JsonEncodedText[] NullChunkChoiceFields = [OpenAiWire.PromptTokenIds, OpenAiWire.TokenIds];
@@ -60,7 +61,8 @@ public sealed class CompletionsWriter(InferenceRun run, string fingerprint) : Op
         w.WriteEndArray();
         WriteServiceTierAndFingerprint(w, Fingerprint);
         WriteUsage(w, Run.Usage);
-        WriteNulls(w, NullTrailerFields);
+        KvTransferResult.Write(w, Run.KvTransfer);
+        WriteNulls(w, NullLastFields);
         w.WriteEndObject();
     }
 
