@@ -8,8 +8,10 @@ namespace OrleansSim.Cluster.Tests;
 
 /// <summary>
 /// Ranks are placed by pod name, so a second live pod with a taken POD_NAME must not join: it exits non-zero with
-/// one line naming the pod, and the first pod keeps its ranks.
+/// one line naming the pod, and the first pod keeps its ranks. Runs alone (after the parallel classes): its redis-server
+/// and two processes on top of the three-pod cluster's start-up slowed every start past its bound on a busy machine.
 /// </summary>
+[Collection(nameof(DuplicatePodNameTests))]
 public sealed class DuplicatePodNameTests
 {
     private const string ClusterId = "duplicate-name-tests";
@@ -52,3 +54,6 @@ public sealed class DuplicatePodNameTests
             new Uri($"http://127.0.0.1:{port}/v1/completions"),
             new StringContent("""{"model":"m","prompt":"hello twin","max_tokens":3}""", Encoding.UTF8, "application/json"));
 }
+
+[CollectionDefinition(nameof(DuplicatePodNameTests), DisableParallelization = true)]
+public sealed class DuplicatePodNameCollection;
