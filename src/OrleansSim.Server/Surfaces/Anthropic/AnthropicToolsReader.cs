@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
 
 namespace OrleansSim.Server.Surfaces.Anthropic;
 
@@ -56,25 +57,14 @@ internal static class AnthropicToolsReader
 
     private static List<ToolFunction>? ReadTools(JsonElement body, bool skipValidation)
     {
-        if (JsonFields.Get(body, "tools") is not { } tools)
+        if (FunctionTools.Entries(body) is not { } entries)
         {
             return null;
         }
 
-        if (tools.ValueKind != JsonValueKind.Array)
+        var result = new List<ToolFunction>(entries.Count);
+        foreach (var (tool, path) in entries)
         {
-            throw JsonFields.Invalid("tools", "a list of tools");
-        }
-
-        var result = new List<ToolFunction>(tools.GetArrayLength());
-        var i = 0;
-        foreach (var tool in tools.EnumerateArray())
-        {
-            var path = $"tools[{i++}]";
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                throw JsonFields.Invalid(path, "an object");
-            }
 
             var name = JsonFields.GetString(tool, "name", $"{path}.name")
                 ?? throw ApiException.BadRequest($"Field required: '{path}.name'.", "tools");
@@ -92,25 +82,7 @@ internal static class AnthropicToolsReader
                 parameters["type"] = "object";
             }
 
-            var function = JsonSerializer.SerializeToElement(new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = JsonFields.GetString(tool, "description", $"{path}.description") ?? "",
-                ["parameters"] = parameters,
-            });
-            if (!skipValidation)
-            {
-                try
-                {
-                    ToolValidator.Validate(function);
-                }
-                catch (ToolValidationException e)
-                {
-                    throw ApiException.BadRequest("Tool validation failed: " + e.Message, "tools");
-                }
-            }
-
-            result.Add(new ToolFunction(name, function.GetProperty("parameters")));
+            result.Add(FunctionTools.FromFlat(name, JsonFields.GetString(tool, "description", $"{path}.description"), parameters, skipValidation));
         }
 
         return result;

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
 
 namespace OrleansSim.Server.Surfaces.Chat;
 
@@ -91,25 +92,14 @@ internal static class ChatToolsReader
     /// <summary>The request's function tools (null when <c>tools</c> is absent or null).</summary>
     private static List<ToolFunction>? ReadTools(JsonElement body, bool skipValidation)
     {
-        if (JsonFields.Get(body, "tools") is not { } tools)
+        if (FunctionTools.Entries(body) is not { } entries)
         {
             return null;
         }
 
-        if (tools.ValueKind != JsonValueKind.Array)
+        var result = new List<ToolFunction>(entries.Count);
+        foreach (var (tool, path) in entries)
         {
-            throw JsonFields.Invalid("tools", "a list of tools");
-        }
-
-        var result = new List<ToolFunction>(tools.GetArrayLength());
-        var i = 0;
-        foreach (var tool in tools.EnumerateArray())
-        {
-            var path = $"tools[{i++}]";
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                throw JsonFields.Invalid(path, "an object");
-            }
 
             if (JsonFields.GetString(tool, "type", $"{path}.type") is { } type && type != "function")
             {
@@ -123,17 +113,7 @@ internal static class ChatToolsReader
 
             var name = JsonFields.GetString(function, "name", $"{path}.function.name")
                 ?? throw ApiException.BadRequest($"Field required: '{path}.function.name'.", "tools");
-            if (!skipValidation)
-            {
-                try
-                {
-                    ToolValidator.Validate(function);
-                }
-                catch (ToolValidationException e)
-                {
-                    throw ApiException.BadRequest("Tool validation failed: " + e.Message, "tools");
-                }
-            }
+            FunctionTools.Validate(function, skipValidation);
 
             var parameters = JsonFields.Get(function, "parameters") switch
             {

@@ -2,6 +2,7 @@ using System.Text.Json;
 using System.Text.Json.Nodes;
 using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Server.Api;
+using OrleansSim.Server.Inference;
 
 namespace OrleansSim.Server.Surfaces.Responses;
 
@@ -49,24 +50,8 @@ internal static class ResponsesToolsReader
     private static List<ToolFunction> ReadTools(JsonElement body, bool skipValidation)
     {
         var result = new List<ToolFunction>();
-        if (JsonFields.Get(body, "tools") is not { } tools)
+        foreach (var (tool, path) in FunctionTools.Entries(body) ?? [])
         {
-            return result;
-        }
-
-        if (tools.ValueKind != JsonValueKind.Array)
-        {
-            throw JsonFields.Invalid("tools", "a list of tools");
-        }
-
-        var i = 0;
-        foreach (var tool in tools.EnumerateArray())
-        {
-            var path = $"tools[{i++}]";
-            if (tool.ValueKind != JsonValueKind.Object)
-            {
-                throw JsonFields.Invalid(path, "an object");
-            }
 
             var type = JsonFields.GetString(tool, "type", $"{path}.type") ?? throw ApiException.BadRequest($"Field required: '{path}.type'.", "tools");
             if (type != "function")
@@ -81,25 +66,7 @@ internal static class ResponsesToolsReader
                 { ValueKind: JsonValueKind.Object } p => JsonNode.Parse(p.GetRawText())!,
                 _ => throw JsonFields.Invalid($"{path}.parameters", "an object"),
             };
-            var function = JsonSerializer.SerializeToElement(new JsonObject
-            {
-                ["name"] = name,
-                ["description"] = JsonFields.GetString(tool, "description", $"{path}.description") ?? "",
-                ["parameters"] = parameters,
-            });
-            if (!skipValidation)
-            {
-                try
-                {
-                    ToolValidator.Validate(function);
-                }
-                catch (ToolValidationException e)
-                {
-                    throw ApiException.BadRequest("Tool validation failed: " + e.Message, "tools");
-                }
-            }
-
-            result.Add(new ToolFunction(name, function.GetProperty("parameters")));
+            result.Add(FunctionTools.FromFlat(name, JsonFields.GetString(tool, "description", $"{path}.description"), parameters, skipValidation));
         }
 
         return result;
