@@ -136,12 +136,7 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
     protected override void WriteOpening(SseWriter sse, int c)
     {
         var w = sse.BeginEvent();
-        w.WriteStartObject();
-        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
-        w.WriteStartArray(OpenAiWire.Choices);
-        w.WriteStartObject();
-        w.WriteNumber(OpenAiWire.Index, c);
-        w.WriteStartObject(Delta);
+        BeginDeltaChunk(w, c);
         w.WriteString(Role, Assistant);
         w.WriteString(Content, "");
         w.WriteEndObject();
@@ -163,12 +158,7 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
 
     protected override void WriteChunk(Utf8JsonWriter w, int c, string? content, string? finishReason, Usage? continuousUsage, string? stopReason, ChunkLogprobs? logprobs)
     {
-        w.WriteStartObject();
-        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
-        w.WriteStartArray(OpenAiWire.Choices);
-        w.WriteStartObject();
-        w.WriteNumber(OpenAiWire.Index, c);
-        w.WriteStartObject(Delta);
+        BeginDeltaChunk(w, c);
         if (content is not null)
         {
             w.WriteString(Content, content);
@@ -188,14 +178,7 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
             w.WriteNull(OpenAiWire.Logprobs);
         }
 
-        WriteFinishReason(w, finishReason);
-        if (finishReason is not null)
-        {
-            WriteStopReason(w, stopReason); // set only on the finishing chunk
-        }
-
-        w.WriteNull(OpenAiWire.TokenIds); // set explicitly (None without return_token_ids)
-        EndChunk(w, continuousUsage, finishReason);
+        EndDeltaChunk(w, finishReason, stopReason, continuousUsage);
     }
 
     /// <summary>
@@ -207,12 +190,7 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
         var choice = Run.Choices[c];
         var index = choice.ToolCallOfStep![k];
         var call = choice.ToolCalls![index];
-        w.WriteStartObject();
-        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
-        w.WriteStartArray(OpenAiWire.Choices);
-        w.WriteStartObject();
-        w.WriteNumber(OpenAiWire.Index, c);
-        w.WriteStartObject(Delta);
+        BeginDeltaChunk(w, c);
         w.WriteStartArray(ToolCalls);
         w.WriteStartObject();
         var opens = choice.OpensToolCall(k);
@@ -235,6 +213,23 @@ public sealed class ChatWriter(InferenceRun run, string fingerprint) : OpenAiStr
         w.WriteEndArray();
         w.WriteEndObject();
         w.WriteNull(OpenAiWire.Logprobs);
+        EndDeltaChunk(w, finishReason, stopReason, continuousUsage);
+    }
+
+    /// <summary>Opens a streamed chunk up to its choice's <c>delta</c> object: header, the choices array, the index.</summary>
+    private void BeginDeltaChunk(Utf8JsonWriter w, int c)
+    {
+        w.WriteStartObject();
+        WriteHeader(w, IdPrefix, Request, ChatChunk, Run.Created);
+        w.WriteStartArray(OpenAiWire.Choices);
+        w.WriteStartObject();
+        w.WriteNumber(OpenAiWire.Index, c);
+        w.WriteStartObject(Delta);
+    }
+
+    /// <summary>Closes a streamed choice after its logprobs: finish and stop reason, token_ids, then the chunk.</summary>
+    private void EndDeltaChunk(Utf8JsonWriter w, string? finishReason, string? stopReason, Usage? continuousUsage)
+    {
         WriteFinishReason(w, finishReason);
         if (finishReason is not null)
         {
