@@ -25,11 +25,15 @@ if [ "${#need_apt[@]}" -gt 0 ]; then
   $SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need_apt[@]}" >/dev/null
 fi
 
-# The k8s manifest tests validate offline against the Kubernetes schemas of an npm package (k8s/validate).
-# Re-installed when package-lock.json changed since the last install (a checkout that added a package).
-if [ ! -f k8s/validate/node_modules/.package-lock.json ] || [ k8s/validate/package-lock.json -nt k8s/validate/node_modules/.package-lock.json ]; then
-  npm ci --prefix k8s/validate --silent --no-audit --no-fund >/dev/null 2>&1 || echo "warning: npm ci in k8s/validate failed"
-fi
+# Node packages the tests run: the k8s manifest tests validate offline against the Kubernetes schemas of an npm
+# package (k8s/validate); the Node SDK tests drive the server with the official openai and @anthropic-ai/sdk
+# packages (tests/node-clients). Each is re-installed when its package-lock.json changed since the last install
+# (a checkout that added or bumped a package).
+for dir in k8s/validate tests/node-clients; do
+  if [ ! -f "$dir/node_modules/.package-lock.json" ] || [ "$dir/package-lock.json" -nt "$dir/node_modules/.package-lock.json" ]; then
+    npm ci --prefix "$dir" --silent --no-audit --no-fund >/dev/null 2>&1 || echo "warning: npm ci in $dir failed (the tests that need it will fail)"
+  fi
+done
 
 rm -rf "$RESULTS"
 dotnet build OrleansSim.sln -c "$CONFIGURATION" -nologo -clp:ErrorsOnly || { echo "0 passed, 1 failed"; exit 1; }

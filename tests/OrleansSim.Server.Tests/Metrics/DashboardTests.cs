@@ -18,7 +18,7 @@ public sealed partial class DashboardTests
     [Fact]
     public async Task EveryQueriedMetricIsServedAndEveryQueryParses()
     {
-        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoRoot(), "k8s", "grafana", "orleanssim.json")));
+        using var dashboard = JsonDocument.Parse(await File.ReadAllTextAsync(Path.Combine(RepoRoot.Path, "k8s", "grafana", "orleanssim.json")));
         var root = dashboard.RootElement;
         Assert.False(string.IsNullOrEmpty(root.GetProperty("title").GetString()));
         Assert.False(string.IsNullOrEmpty(root.GetProperty("uid").GetString()));
@@ -118,19 +118,6 @@ public sealed partial class DashboardTests
         {
             File.Delete(file);
         }
-    }
-
-    private static string RepoRoot()
-    {
-        for (var dir = new DirectoryInfo(AppContext.BaseDirectory); dir is not null; dir = dir.Parent)
-        {
-            if (File.Exists(Path.Combine(dir.FullName, "OrleansSim.sln")))
-            {
-                return dir.FullName;
-            }
-        }
-
-        throw new InvalidOperationException("OrleansSim.sln not found above " + AppContext.BaseDirectory);
     }
 
     [GeneratedRegex(@"(?<![\w:])(?:vllm|orleanssim):[a-zA-Z0-9_:]+")]
