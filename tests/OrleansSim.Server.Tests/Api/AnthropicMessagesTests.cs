@@ -150,8 +150,11 @@ public sealed class AnthropicMessagesTests(EchoHostFixture fixture) : IClassFixt
         using var response = await fixture.Host.Client.PostStreamAsync("/v1/messages",
             """{"model":"test-model","messages":[{"role":"user","content":"framed event stream"}],"max_tokens":50,"stream":true}""");
         Assert.Equal(200, (int)response.StatusCode);
-        var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
-        Assert.DoesNotContain(events, e => e.IsDone); // Anthropic streams end with message_stop, not [DONE]
+        var all = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        // vLLM's converter ends the stream with the chat stream's unnamed [DONE] line, after message_stop.
+        Assert.True(all[^1] is { IsDone: true, Name: null }, $"the last line should be an unnamed [DONE], got {all[^1].Name}: {all[^1].Data}");
+        Assert.Single(all, e => e.IsDone);
+        var events = all[..^1];
         foreach (var e in events)
         {
             Assert.Equal(e.Name, e.Json.GetProperty("type").GetString());
@@ -228,7 +231,9 @@ public sealed class AnthropicMessagesTests(EchoHostFixture fixture) : IClassFixt
     {
         using var response = await fixture.Host.Client.PostStreamAsync("/v1/messages",
             $$"""{"model":"test-model","max_tokens":200,"stream":true,"tools":[{{WeatherTool}}],"tool_choice":{"type":"tool","name":"get_weather"},"messages":[{"role":"user","content":"Weather?"}]}""");
-        var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        var all = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+        Assert.True(all[^1].IsDone);
+        var events = all[..^1];
         var names = events.Select(e => e.Name).ToList();
         Assert.Equal("message_start", names[0]);
         Assert.Equal(["content_block_stop", "message_delta", "message_stop"], names[^3..]);

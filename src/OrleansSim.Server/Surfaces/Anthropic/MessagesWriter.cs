@@ -34,8 +34,8 @@ public static class AnthropicWire
 /// without nulls: id (vLLM's chat completion id), type, role, content (a text block when there is text), model,
 /// stop_reason (end_turn / max_tokens / tool_use), usage. The stream is vLLM's converted chat stream, each event
 /// framed with its <c>event:</c> line: message_start (with the prompt's input_tokens), content_block_start,
-/// content_block_delta text_delta per token, content_block_stop, message_delta (stop_reason, usage), message_stop.
-/// vLLM sends no ping. A tool-call answer is one tool_use block per call (id, name, input), streamed as
+/// content_block_delta text_delta per token, content_block_stop, message_delta (stop_reason, usage), message_stop,
+/// and the <c>data: [DONE]</c> line vLLM's converter keeps from the chat stream. vLLM sends no ping. A tool-call answer is one tool_use block per call (id, name, input), streamed as
 /// content_block_start with an empty input and input_json_delta pieces of the arguments.
 /// </summary>
 public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
@@ -268,7 +268,7 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
         sse.EndEvent();
     }
 
-    /// <summary>vLLM's converter turns a failure into an <c>error</c> event (type internal_error) and ends the stream there.</summary>
+    /// <summary>vLLM's converter turns a failure into an <c>error</c> event (type internal_error); only <c>[DONE]</c> follows.</summary>
     public override void WriteStreamError(SseWriter sse, int status, string message, string? param)
     {
         _failed = true;
@@ -276,18 +276,23 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
         sse.EndEvent();
     }
 
+    /// <summary>
+    /// message_stop (unless the stream failed), then the chat stream's <c>data: [DONE]</c>, which vLLM's converter passes
+    /// on after message_stop and after an error event alike. It is a data line without an event name: the Anthropic SDKs
+    /// skip it.
+    /// </summary>
     public override void WriteStreamClose(SseWriter sse)
     {
-        if (_failed)
+        if (!_failed)
         {
-            return;
+            var w = sse.BeginEvent(MessageStop);
+            w.WriteStartObject();
+            w.WriteString(AnthropicWire.Type, MessageStop);
+            w.WriteEndObject();
+            sse.EndEvent();
         }
 
-        var w = sse.BeginEvent(MessageStop);
-        w.WriteStartObject();
-        w.WriteString(AnthropicWire.Type, MessageStop);
-        w.WriteEndObject();
-        sse.EndEvent();
+        sse.WriteDone();
     }
 
     private void WriteId(Utf8JsonWriter w) => OpenAI.OpenAiWire.WriteId(w, IdPrefix, Request.RequestId);
