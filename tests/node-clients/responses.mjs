@@ -102,6 +102,31 @@ function checkSequence(events, what) {
   events.forEach((e, i) => equal(e.sequence_number, i, `${what}: sequence_number of event #${i} (${e.type})`));
 }
 
+const personFormat = {
+  type: 'json_schema',
+  name: 'person',
+  strict: true,
+  schema: {
+    type: 'object',
+    properties: { name: { type: 'string' }, age: { type: 'integer', minimum: 0, maximum: 120 } },
+    required: ['name', 'age'],
+    additionalProperties: false,
+  },
+};
+
+/** output_parsed: the SDK's parse of the output_text against text.format. */
+function checkPerson(r, what) {
+  seen(r);
+  equal(r.status, 'completed', `${what}.status`);
+  const person = r.output_parsed;
+  expect(person !== null && typeof person === 'object', `${what}.output_parsed should be the parsed object, got ${JSON.stringify(person)}`);
+  equal(JSON.stringify(Object.keys(person).sort()), '["age","name"]', `${what}.output_parsed keys`);
+  expect(typeof person.name === 'string', `${what}.output_parsed.name should be a string`);
+  expect(Number.isInteger(person.age) && person.age >= 0 && person.age <= 120, `${what}.output_parsed.age should be 0..120, got ${person.age}`);
+  equal(r.text?.format?.type, 'json_schema', `${what}.text.format.type (echoed)`);
+  return person;
+}
+
 let plainText;
 
 await run('responses', [
@@ -151,6 +176,18 @@ await run('responses', [
     const final = await stream.finalResponse();
     equal(checkTextResponse(final, 'finalResponse'), plainText, 'finalResponse text');
     equal(deltas, plainText, "the 'response.output_text.delta' listener's text");
+  }],
+
+  ['responses.parse with text.format json_schema', async () => {
+    const r = await client.responses.parse({ model, input: 'Describe a person.', text: { format: personFormat }, seed: 8 });
+    const person = checkPerson(r, 'response');
+    equal(JSON.stringify(JSON.parse(r.output_text)), JSON.stringify(person), 'output_text parsed');
+  }],
+
+  ['responses.stream(...) with text.format json_schema', async () => {
+    const stream = client.responses.stream({ model, input: 'Describe a person.', text: { format: personFormat }, seed: 8 });
+    const final = await stream.finalResponse();
+    checkPerson(final, 'finalResponse');
   }],
 
   ['responses.create with a function tool (tool_choice required)', async () => {

@@ -41,6 +41,7 @@ public static class ApiErrors
         413 => "RequestEntityTooLargeError",
         422 => "UnprocessableEntityError",
         429 => "RateLimitError",
+        501 => "NotImplementedError",
         503 => "ServiceUnavailableError",
         >= 500 => "InternalServerError",
         _ => "BadRequestError",

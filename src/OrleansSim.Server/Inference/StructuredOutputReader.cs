@@ -19,6 +19,46 @@ public static class StructuredOutputReader
     public static StructuredOutput? Read(JsonElement body) =>
         ReadResponseFormat(body) ?? ReadStructuredOutputs(body) ?? ReadGuided(body);
 
+    /// <summary>
+    /// The Responses API's <c>text.format</c> (vLLM's ResponsesRequest.to_sampling_params): <c>json_schema</c> constrains
+    /// the output to its <c>schema</c> (name and schema sit beside the type, not under a <c>json_schema</c> key);
+    /// <c>text</c> constrains nothing; <c>json_object</c> is vLLM's NotImplementedError (501).
+    /// </summary>
+    public static StructuredOutput? ReadTextFormat(JsonElement body)
+    {
+        if (JsonFields.GetObject(body, "text") is not { } text || JsonFields.Get(text, "format") is not { } format || format.ValueKind == JsonValueKind.Null)
+        {
+            return null;
+        }
+
+        if (format.ValueKind != JsonValueKind.Object)
+        {
+            throw JsonFields.Invalid("text.format", "an object");
+        }
+
+        var type = JsonFields.GetString(format, "type", "text.format.type")
+            ?? throw ApiException.BadRequest("Field required: 'text.format.type'.", "text");
+        switch (type)
+        {
+            case "text":
+                return null;
+            case "json_object":
+                throw new ApiException(StatusCodes.Status501NotImplemented, "json_object is not supported");
+            case "json_schema":
+                _ = JsonFields.GetString(format, "name", "text.format.name")
+                    ?? throw ApiException.BadRequest("Field required: 'text.format.name'.", "text");
+                if (JsonFields.Get(format, "strict") is { } strict && strict.ValueKind is not (JsonValueKind.True or JsonValueKind.False or JsonValueKind.Null))
+                {
+                    throw JsonFields.Invalid("text.format.strict", "a boolean");
+                }
+
+                return Schema(JsonFields.GetObject(format, "schema")
+                    ?? throw ApiException.BadRequest("Field required: 'text.format.schema'.", "text"), "text.format.schema", "text");
+            default:
+                throw ApiException.BadRequest($"'text.format.type' must be 'text', 'json_schema' or 'json_object' (got '{type}').", "text");
+        }
+    }
+
     private static StructuredOutput? ReadResponseFormat(JsonElement body)
     {
         if (JsonFields.GetObject(body, "response_format") is not { } format)

@@ -44,7 +44,7 @@ public sealed class NodeSdkTests(NodeSdkServerFixture fixture) : IClassFixture<N
     private static readonly string ClientsDir = Path.Combine(RepoRoot.Path, "tests", "node-clients");
 
     [Theory]
-    [InlineData("responses", 7)]
+    [InlineData("responses", 9)]
     [InlineData("chat", 7)]
     [InlineData("completions", 5)]
     [InlineData("embeddings", 5)]

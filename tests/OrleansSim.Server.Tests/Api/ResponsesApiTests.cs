@@ -225,6 +225,62 @@ public sealed class ResponsesApiTests(EchoHostFixture fixture) : IClassFixture<E
         Assert.Equal(param, body.GetProperty("error").GetProperty("param").GetString());
     }
 
+    private const string PersonFormat =
+        """{"format":{"type":"json_schema","name":"person","strict":true,"schema":{"type":"object","properties":{"name":{"type":"string"},"age":{"type":"integer","minimum":0,"maximum":120}},"required":["name","age"],"additionalProperties":false}}}""";
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public async Task TextFormatJsonSchemaConstrainsTheOutputAndIsEchoed(bool stream)
+    {
+        var json = $$"""{"model":"test-model","input":"Describe a person.","stream":{{(stream ? "true" : "false")}},"text":{{PersonFormat}}}""";
+        JsonElement final;
+        if (stream)
+        {
+            using var response = await fixture.Host.Client.PostStreamAsync("/v1/responses", json);
+            var events = await Sse.ReadAllAsync(response, TestContext.Current.CancellationToken);
+            Assert.Equal("response.completed", events[^1].Name);
+            final = events[^1].Json.GetProperty("response");
+            Assert.Equal(final.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString(),
+                string.Concat(events.Where(e => e.Name == "response.output_text.delta").Select(e => e.Json.GetProperty("delta").GetString())));
+        }
+        else
+        {
+            (var response, final) = await fixture.Host.Client.PostJsonAsync("/v1/responses", json);
+            Assert.Equal(200, (int)response.StatusCode);
+        }
+
+        // Echo mode would repeat the prompt: the schema decides the text instead.
+        var text = final.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString()!;
+        var person = JsonDocument.Parse(text).RootElement;
+        Assert.Equal(["age", "name"], person.EnumerateObject().Select(p => p.Name).Order());
+        Assert.Equal(JsonValueKind.String, person.GetProperty("name").ValueKind);
+        Assert.InRange(person.GetProperty("age").GetInt32(), 0, 120);
+        Assert.Equal(JsonDocument.Parse(PersonFormat).RootElement.GetRawText(), final.GetProperty("text").GetRawText());
+    }
+
+    [Theory]
+    [InlineData("""{"format":{"type":"json_object"}}""", 501, "NotImplementedError", null)]
+    [InlineData("""{"format":{"type":"json_schema","schema":{"type":"object"}}}""", 400, "BadRequestError", "text")]
+    [InlineData("""{"format":{"type":"json_schema","name":"x"}}""", 400, "BadRequestError", "text")]
+    [InlineData("""{"format":{"type":"json_schema","name":"x","schema":{"type":"nonsense"}}}""", 400, "BadRequestError", "text")]
+    [InlineData("""{"format":{"type":"yaml"}}""", 400, "BadRequestError", "text")]
+    [InlineData("""{"format":"json"}""", 400, "BadRequestError", "text.format")]
+    public async Task BadTextFormatsGetVllmErrors(string text, int status, string type, string? param)
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", $$"""{"model":"test-model","input":"x","text":{{text}}}""");
+        Http.AssertError(response, body, status, type);
+        Assert.Equal(param, body.GetProperty("error").GetProperty("param").GetString());
+    }
+
+    [Fact]
+    public async Task TextFormatTextConstrainsNothing()
+    {
+        var (_, body) = await fixture.Host.Client.PostJsonAsync("/v1/responses", """{"model":"test-model","input":"plain words","text":{"format":{"type":"text"}}}""");
+        Assert.Equal("plain words", body.GetProperty("output")[0].GetProperty("content")[0].GetProperty("text").GetString());
+        Assert.Equal("text", body.GetProperty("text").GetProperty("format").GetProperty("type").GetString());
+    }
+
     [Fact]
     public async Task PromptOverTheContextWindowIsVllmsInvalidRequest()
     {

@@ -27,6 +27,9 @@ public sealed record ResponsesRequest : InferenceRequest
     public JsonElement? ToolChoiceJson { get; init; }
 
     public bool ParallelToolCalls { get; init; } = true;
+
+    /// <summary>The request's <c>text</c> object as given (a detached copy), echoed in the response; null = none.</summary>
+    public JsonElement? TextJson { get; init; }
 }
 
 /// <summary>
@@ -35,7 +38,8 @@ public sealed record ResponsesRequest : InferenceRequest
 /// of items (messages with string or input_text/output_text content, function_call and function_call_output items);
 /// <c>instructions</c> is a leading system message; <c>max_output_tokens</c> is capped by the room the context window
 /// leaves, as vLLM's to_sampling_params does; function <c>tools</c> with <c>tool_choice</c> may make the answer one
-/// function_call item. The response is not stored (vLLM's default without
+/// function_call item; <c>text.format</c> json_schema constrains the text to the schema (vLLM's structured outputs), so
+/// the SDKs' <c>responses.parse</c> gets JSON it can parse. The response is not stored (vLLM's default without
 /// VLLM_ENABLE_RESPONSES_API_STORE).
 /// </summary>
 public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prompts) : ApiSurface
@@ -60,6 +64,7 @@ public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prom
 
         ReadInput(body, messages);
         var tools = ResponsesToolsReader.Read(body, options.SkipToolValidation);
+        var structured = StructuredOutputReader.ReadTextFormat(body);
         var prompt = prompts.ChatPrompt(PromptReader.WithTools(body, messages));
         if (prompt.PromptTokens >= options.MaxModelLen)
         {
@@ -90,6 +95,8 @@ public sealed class ResponsesSurface(SimulatorOptions options, PromptReader prom
             Temperature = JsonFields.GetNumber(body, "temperature") ?? 1.0,
             TopP = JsonFields.GetNumber(body, "top_p") ?? 1.0,
             Tools = tools,
+            StructuredOutput = structured,
+            TextJson = JsonFields.Get(body, "text")?.Clone(),
             ToolsJson = JsonFields.Get(body, "tools")?.Clone(),
             ToolChoiceJson = JsonFields.Get(body, "tool_choice")?.Clone(),
             ParallelToolCalls = JsonFields.GetBool(body, "parallel_tool_calls") ?? true,

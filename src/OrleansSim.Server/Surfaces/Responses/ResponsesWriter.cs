@@ -76,7 +76,8 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
     private static readonly JsonEncodedText MaxOutputTokens = E("max_output_tokens");
     private static readonly JsonEncodedText[] NullsAfterMaxOutputTokens = [E("max_tool_calls"), E("previous_response_id"), E("prompt"), E("reasoning")];
     private static readonly JsonEncodedText ServiceTier = E("service_tier");
-    private static readonly JsonEncodedText[] NullsAfterStatus = [E("text"), E("top_logprobs")];
+    private static readonly JsonEncodedText TextConfig = E("text");
+    private static readonly JsonEncodedText[] NullsAfterText = [E("top_logprobs")];
     private static readonly JsonEncodedText Truncation = E("truncation");
     private static readonly JsonEncodedText Usage = E("usage");
     private static readonly JsonEncodedText[] NullTrailer = [E("user"), E("input_messages"), E("output_messages")];
@@ -449,7 +450,17 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
         OpenAiWire.WriteNulls(w, NullsAfterMaxOutputTokens);
         w.WriteString(ServiceTier, "auto");
         w.WriteString(Status, !final ? "in_progress" : incomplete ? "incomplete" : "completed");
-        OpenAiWire.WriteNulls(w, NullsAfterStatus);
+        if (request.TextJson is { } textConfig)
+        {
+            w.WritePropertyName(TextConfig);
+            textConfig.WriteTo(w);
+        }
+        else
+        {
+            w.WriteNull(TextConfig);
+        }
+
+        OpenAiWire.WriteNulls(w, NullsAfterText);
         w.WriteString(Truncation, "disabled");
         if (final)
         {
