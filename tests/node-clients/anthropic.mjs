@@ -89,6 +89,14 @@ await run('anthropic', [
     checkTextMessage(await client.messages.create(textRequest()), 'message');
   }],
 
+  ['messages.countTokens', async () => {
+    const created = await client.messages.create({ ...toolRequest(), tool_choice: { type: 'auto' } });
+    const { max_tokens: _unused, tool_choice: _auto, ...counted } = { ...toolRequest() };
+    const count = seen(await client.messages.countTokens(counted));
+    positiveInt(count.input_tokens, 'count.input_tokens');
+    equal(count.input_tokens, created.usage.input_tokens, 'count.input_tokens (the input_tokens messages.create counted)');
+  }],
+
   ['messages.create with stream: true', async () => {
     const stream = await client.messages.create({ ...textRequest(), stream: true });
     const events = [];

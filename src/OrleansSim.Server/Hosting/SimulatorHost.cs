@@ -12,6 +12,7 @@ using OrleansSim.Server.Chaos;
 using OrleansSim.Grains.Chaos;
 using OrleansSim.Server.Cluster;
 using OrleansSim.Server.Inference;
+using OrleansSim.Server.Surfaces.Anthropic;
 using OrleansSim.Server.KvEvents;
 using OrleansSim.Server.Lora;
 using OrleansSim.Server.Metrics;
@@ -120,6 +121,7 @@ public static class SimulatorHost
         var app = builder.Build();
         app.UseMiddleware<SimulatorMiddleware>();
         app.MapApiSurfaces();
+        app.MapAnthropicCountTokens();
         app.MapServerApi();
         app.MapClusterApi();
         app.MapMetricsApi();

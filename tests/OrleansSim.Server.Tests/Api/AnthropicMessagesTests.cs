@@ -292,6 +292,36 @@ public sealed class AnthropicMessagesTests(EchoHostFixture fixture) : IClassFixt
     }
 
     [Fact]
+    public async Task CountTokensAnswersTheInputTokensACreateCounts()
+    {
+        var conversation = $$$"""{"model":"test-model","system":[{"type":"text","text":"You are terse."}],"tools":[{{{WeatherTool}}}],"messages":[{"role":"user","content":"How warm is Lisbon today?"},{"role":"assistant","content":[{"type":"tool_use","id":"t1","name":"get_weather","input":{"city":"Lisbon"}}]},{"role":"user","content":[{"type":"tool_result","tool_use_id":"t1","content":"21 degrees"}]}]}""";
+        var (_, created) = await fixture.Host.Client.PostJsonAsync("/v1/messages", conversation[..^1] + ""","max_tokens":5}""");
+        var expected = created.GetProperty("usage").GetProperty("input_tokens").GetInt32();
+        Assert.True(expected > 20, $"input_tokens {expected}");
+
+        using var response = await fixture.Host.Client.SendAsync(Http.Post("/v1/messages/count_tokens", conversation), TestContext.Current.CancellationToken);
+        Assert.Equal(200, (int)response.StatusCode);
+        Assert.Equal($$$"""{"input_tokens":{{{expected}}},"context_management":{"original_input_tokens":{{{expected}}}}}""",
+            await response.Content.ReadAsStringAsync(TestContext.Current.CancellationToken));
+    }
+
+    [Theory]
+    [InlineData("""{"messages":[{"role":"user","content":"x"}]}""", 400, "BadRequestError", "model")]
+    [InlineData("""{"model":"test-model","messages":[]}""", 400, "BadRequestError", "messages must contain at least one item")]
+    [InlineData("""{"model":"test-model"}""", 400, "BadRequestError", "messages")]
+    [InlineData("""{"model":"nope","messages":[{"role":"user","content":"x"}]}""", 404, "NotFoundError", "nope")]
+    [InlineData("""{"model":"test-model","messages":[{"role":"user","content":"x"}],"tools":[{"name":"f"}]}""", 400, "BadRequestError", "input_schema")]
+    [InlineData("""not json""", 400, "BadRequestError", "")]
+    public async Task CountTokensErrorsUseTheAnthropicEnvelope(string json, int status, string type, string messagePart)
+    {
+        var (response, body) = await fixture.Host.Client.PostJsonAsync("/v1/messages/count_tokens", json);
+        Assert.Equal(status, (int)response.StatusCode);
+        Assert.Equal("error", body.GetProperty("type").GetString());
+        Assert.Equal(type, body.GetProperty("error").GetProperty("type").GetString());
+        Assert.Contains(messagePart, body.GetProperty("error").GetProperty("message").GetString(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public async Task ReturnErrorHeaderAnswersInTheAnthropicEnvelope()
     {
         var request = Http.Post("/v1/messages", """{"model":"test-model","messages":[{"role":"user","content":"x"}],"max_tokens":5}""");

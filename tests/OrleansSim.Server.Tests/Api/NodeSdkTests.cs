@@ -48,7 +48,7 @@ public sealed class NodeSdkTests(NodeSdkServerFixture fixture) : IClassFixture<N
     [InlineData("chat", 7)]
     [InlineData("completions", 5)]
     [InlineData("embeddings", 5)]
-    [InlineData("anthropic", 6)]
+    [InlineData("anthropic", 7)]
     public async Task ScriptPassesAgainstTheServer(string script, int steps)
     {
         Assert.True(Directory.Exists(Path.Combine(ClientsDir, "node_modules", "openai")) && Directory.Exists(Path.Combine(ClientsDir, "node_modules", "@anthropic-ai", "sdk")),

@@ -76,13 +76,13 @@ public sealed class ServerApiTests(EchoHostFixture fixture) : IClassFixture<Echo
     {
         var doc = JsonDocument.Parse(await Client.GetStringAsync("/openapi/v1.json")).RootElement;
         var paths = doc.GetProperty("paths");
-        foreach (var path in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize", "/detokenize", "/metrics", "/v1/load_lora_adapter", "/v1/messages", "/v1/responses" })
+        foreach (var path in new[] { "/v1/chat/completions", "/v1/completions", "/v1/models", "/tokenize", "/detokenize", "/metrics", "/v1/load_lora_adapter", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses" })
         {
             Assert.True(paths.TryGetProperty(path, out _), path);
         }
 
         // Request bodies are documented with runnable examples (Swagger UI "Try it out"); chat has named ones for tools and response_format.
-        foreach (var path in new[] { "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/responses" })
+        foreach (var path in new[] { "/v1/completions", "/v1/embeddings", "/v1/messages", "/v1/messages/count_tokens", "/v1/responses" })
         {
             var example = paths.GetProperty(path).GetProperty("post").GetProperty("requestBody")
                 .GetProperty("content").GetProperty("application/json").GetProperty("example");

@@ -1,6 +1,7 @@
 using System.Text;
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Inference;
@@ -28,17 +29,7 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
 
     public override InferenceRequest Parse(JsonElement body, string requestId)
     {
-        // vLLM's AnthropicMessagesRequest requires model (unlike the OpenAI surfaces) and max_tokens.
-        if (JsonFields.GetString(body, "model") is not { Length: > 0 })
-        {
-            throw ApiException.BadRequest("Field required: 'model'.", "model");
-        }
-
-        var model = prompts.ResolveModel(body);
-        var tools = AnthropicToolsReader.Read(body, options.SkipToolValidation);
-        var messages = PromptReader.WithTools(body, ReadConversation(body));
-        var prompt = prompts.ChatPrompt(messages);
-
+        var (model, tools, prompt) = ReadPrompt(body);
         var maxTokens = JsonFields.GetInt(body, "max_tokens")
             ?? throw ApiException.BadRequest("Field required: 'max_tokens'.", "max_tokens");
         if (maxTokens <= 0)
@@ -67,6 +58,24 @@ public sealed class MessagesSurface(SimulatorOptions options, PromptReader promp
     }
 
     public override ResponseWriter CreateWriter(InferenceRun run) => new MessagesWriter(run);
+
+    /// <summary>
+    /// What /v1/messages and /v1/messages/count_tokens read alike: the required model, the tools, and the conversation
+    /// rendered as the chat prompt (tool definitions counted in), so count_tokens answers the input_tokens a create would.
+    /// </summary>
+    public (ResolvedModel Model, ToolCallRequest? Tools, PromptInput Prompt) ReadPrompt(JsonElement body)
+    {
+        // vLLM's AnthropicMessagesRequest / AnthropicCountTokensRequest require model (unlike the OpenAI surfaces).
+        if (JsonFields.GetString(body, "model") is not { Length: > 0 })
+        {
+            throw ApiException.BadRequest("Field required: 'model'.", "model");
+        }
+
+        var model = prompts.ResolveModel(body);
+        var tools = AnthropicToolsReader.Read(body, options.SkipToolValidation);
+        var messages = PromptReader.WithTools(body, ReadConversation(body));
+        return (model, tools, prompts.ChatPrompt(messages));
+    }
 
     public override Task WriteErrorAsync(HttpContext context, ApiException error) => AnthropicWire.WriteErrorAsync(context, error);
 
