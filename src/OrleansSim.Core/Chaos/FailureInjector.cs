@@ -1,4 +1,5 @@
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
 
 namespace OrleansSim.Core.Chaos;
 
@@ -18,7 +19,7 @@ public sealed class FailureInjector
         ["rate_limit", "invalid_api_key", "context_length", "server_error", "invalid_request", "model_not_found"];
 
     private readonly RuntimeSettings _settings;
-    private readonly Random _random;
+    private readonly SimRandom _random;
     private readonly Lock _gate = new();
 
     public FailureInjector(SimulatorOptions options)
@@ -32,7 +33,7 @@ public sealed class FailureInjector
         _settings = settings;
         var options = settings.Options;
         DefaultModel = options.DisplayModelName;
-        _random = new Random(unchecked((int)options.Seed) ^ 0x5eed);
+        _random = new SimRandom(options.Seed ^ 0x5eed);
     }
 
     public bool Enabled => _settings.Options.FailureInjectionRate > 0;

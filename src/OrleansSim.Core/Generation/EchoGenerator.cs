@@ -8,7 +8,7 @@ namespace OrleansSim.Core.Generation;
 /// </summary>
 public sealed class EchoGenerator(ISimTokenizer tokenizer) : ITextGenerator
 {
-    public GeneratedText Generate(GenerationRequest request, Random random)
+    public GeneratedText Generate(GenerationRequest request, SimRandom random)
     {
         var source = tokenizer.SplitTokens(request.EchoText);
         int? max = request.MaxTokens;

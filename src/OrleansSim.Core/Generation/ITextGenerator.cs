@@ -42,5 +42,5 @@ public sealed record GeneratedText(IReadOnlyList<string> Tokens, string FinishRe
 /// <summary>Produces the output text for one choice. Deterministic for a given <see cref="Random"/> state.</summary>
 public interface ITextGenerator
 {
-    GeneratedText Generate(GenerationRequest request, Random random);
+    GeneratedText Generate(GenerationRequest request, SimRandom random);
 }

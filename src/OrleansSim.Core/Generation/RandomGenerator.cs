@@ -52,7 +52,7 @@ public sealed class RandomGenerator : ITextGenerator
         _nextPieces = [.. Sentences.Select(s => tokenizer.SplitTokens(" " + s).ToArray())];
     }
 
-    public GeneratedText Generate(GenerationRequest request, Random random)
+    public GeneratedText Generate(GenerationRequest request, SimRandom random)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(random);
@@ -66,7 +66,7 @@ public sealed class RandomGenerator : ITextGenerator
         return new GeneratedText(pieces, finish);
     }
 
-    private (int Count, string Finish) ChooseLength(GenerationRequest request, Random random)
+    private (int Count, string Finish) ChooseLength(GenerationRequest request, SimRandom random)
     {
         if (request.MaxTokens is int max)
         {
@@ -95,7 +95,7 @@ public sealed class RandomGenerator : ITextGenerator
     /// Picks a bucket with <see cref="BucketProbabilities"/>. The first five buckets split [1, max-1] into equal
     /// ranges and the length is uniform inside the chosen one; the last bucket is exactly <paramref name="max"/>.
     /// </summary>
-    internal static int LengthFromHistogram(int max, Random random)
+    internal static int LengthFromHistogram(int max, SimRandom random)
     {
         if (max <= 1)
         {
@@ -132,7 +132,7 @@ public sealed class RandomGenerator : ITextGenerator
         return random.Next(lo, hi + 1);
     }
 
-    private static double StandardNormal(Random random)
+    private static double StandardNormal(SimRandom random)
     {
         double u1 = 1.0 - random.NextDouble(); // (0, 1]
         double u2 = random.NextDouble();
@@ -140,9 +140,9 @@ public sealed class RandomGenerator : ITextGenerator
     }
 
     /// <summary><paramref name="count"/> token pieces of preset text (what datasets pad <c>ignore_eos</c> responses with).</summary>
-    public IReadOnlyList<string> PresetPieces(int count, Random random) => Assemble(Math.Max(count, 0), random);
+    public IReadOnlyList<string> PresetPieces(int count, SimRandom random) => Assemble(Math.Max(count, 0), random);
 
-    private List<string> Assemble(int count, Random random)
+    private List<string> Assemble(int count, SimRandom random)
     {
         var pieces = new List<string>(count);
         bool first = true;

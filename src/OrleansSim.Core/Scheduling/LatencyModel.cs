@@ -1,4 +1,5 @@
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Generation;
 
 namespace OrleansSim.Core.Scheduling;
 
@@ -25,10 +26,10 @@ public sealed class LatencyModel(SimulatorOptions options)
         _ => options.TimeToFirstToken == TimeSpan.Zero && options.TimeToFirstTokenStdDev == TimeSpan.Zero,
     };
 
-    public TimeSpan NextTimeToFirstToken(Random random) => NextTimeToFirstToken(random, 0, 0, 1);
+    public TimeSpan NextTimeToFirstToken(SimRandom random) => NextTimeToFirstToken(random, 0, 0, 1);
 
     /// <summary>TTFT for a prompt of <paramref name="promptTokens"/> of which <paramref name="cachedTokens"/> hit the prefix cache.</summary>
-    public TimeSpan NextTimeToFirstToken(Random random, int promptTokens, int cachedTokens, int running)
+    public TimeSpan NextTimeToFirstToken(SimRandom random, int promptTokens, int cachedTokens, int running)
     {
         var load = LoadFactor(running);
         if (!_perToken)
@@ -46,15 +47,15 @@ public sealed class LatencyModel(SimulatorOptions options)
     /// llm-d-inference-sim computes it: <c>--kv-cache-transfer-latency</c> (jitter its std-dev) when either is set, else
     /// <paramref name="promptTokens"/> × <c>--kv-cache-transfer-time-per-token</c> (jitter its std-dev); not scaled by load.
     /// </summary>
-    public TimeSpan NextKvTransferTime(Random random, int promptTokens) =>
+    public TimeSpan NextKvTransferTime(SimRandom random, int promptTokens) =>
         options.KvCacheTransferLatency != TimeSpan.Zero || options.KvCacheTransferLatencyStdDev != TimeSpan.Zero
             ? Jitter(options.KvCacheTransferLatency, options.KvCacheTransferLatencyStdDev, random)
             : Jitter(options.KvCacheTransferTimePerToken, options.KvCacheTransferTimeStdDev, random) * promptTokens;
 
-    public TimeSpan NextInterTokenLatency(Random random) => NextInterTokenLatency(random, 1);
+    public TimeSpan NextInterTokenLatency(SimRandom random) => NextInterTokenLatency(random, 1);
 
     /// <summary>One inter-token gap; <paramref name="loadFactor"/> is <see cref="LoadFactor"/> at admission.</summary>
-    public TimeSpan NextInterTokenLatency(Random random, double loadFactor) =>
+    public TimeSpan NextInterTokenLatency(SimRandom random, double loadFactor) =>
         Jitter(Scale(options.InterTokenLatency, loadFactor), options.InterTokenLatencyStdDev, random);
 
     /// <summary>Mean inter-token latency (used to plan non-streaming replies).</summary>
@@ -69,7 +70,7 @@ public sealed class LatencyModel(SimulatorOptions options)
     private static TimeSpan Scale(TimeSpan value, double factor) =>
         factor == 1.0 ? value : TimeSpan.FromTicks((long)(value.Ticks * factor));
 
-    internal static TimeSpan Jitter(TimeSpan mean, TimeSpan stdDev, Random random)
+    internal static TimeSpan Jitter(TimeSpan mean, TimeSpan stdDev, SimRandom random)
     {
         if (stdDev <= TimeSpan.Zero || mean <= TimeSpan.Zero)
         {

@@ -11,17 +11,21 @@ public static class TokenizerFactory
     private const string Gpt2Pattern =
         @"'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+";
 
+    private const string DefaultEncoding = "o200k_base";
+
     /// <param name="tokenizerJsonPath">Path to a tokenizer.json (byte-level BPE); null → o200k_base.</param>
     /// <exception cref="TokenizerLoadException">The file is missing, unreadable, or not a byte-level BPE tokenizer.</exception>
-    public static ISimTokenizer Create(string? tokenizerJsonPath)
-    {
-        if (tokenizerJsonPath is null)
-        {
-            return new SimTokenizer("o200k_base", TiktokenTokenizer.CreateForEncoding("o200k_base"));
-        }
+    public static ISimTokenizer Create(string? tokenizerJsonPath) =>
+        tokenizerJsonPath is null
+            ? new SimTokenizer(DefaultEncoding, TiktokenTokenizer.CreateForEncoding(DefaultEncoding))
+            : new SimTokenizer(tokenizerJsonPath, LoadHuggingFace(tokenizerJsonPath));
 
-        return new SimTokenizer(tokenizerJsonPath, LoadHuggingFace(tokenizerJsonPath));
-    }
+    /// <summary>
+    /// Starts <see cref="Create"/> on a worker thread; a load error surfaces from <see cref="LoadingTokenizer.Loaded"/>
+    /// (or from the first call that needs the tokenizer).
+    /// </summary>
+    public static LoadingTokenizer StartLoading(string? tokenizerJsonPath) =>
+        new(tokenizerJsonPath ?? DefaultEncoding, () => Create(tokenizerJsonPath));
 
     private static BpeTokenizer LoadHuggingFace(string path)
     {

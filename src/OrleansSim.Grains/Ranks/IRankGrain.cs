@@ -32,8 +32,10 @@ public interface IRankGrain : IGrainWithStringKey
     /// Frees whatever the request holds under <paramref name="lease"/>: takes it out of the queue if it waits
     /// (its <see cref="Admit"/> returns <see cref="AdmitStatus.Released"/>), frees its slot, KV blocks and
     /// adapter use if it runs (and starts the next waiters). Idempotent; an unknown key is remembered for a
-    /// while so that an <see cref="Admit"/> arriving after its own release is refused.
+    /// while so that an <see cref="Admit"/> arriving after its own release is refused. One-way: the caller does
+    /// not wait for the rank's answer (a request's last grain call; its client has its answer already).
     /// </summary>
+    [Orleans.Concurrency.OneWay]
     Task Release(Guid lease);
 
     Task<RankStatus> GetStatus();

@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Orleans.Concurrency;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Engine;
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Scheduling;
 using OrleansSim.Core.Timing;
@@ -47,7 +48,7 @@ public sealed class RankGrain : Grain, IRankGrain
     private long _lorasVersion;
     private RankKvCache? _kv;
     private RankEngine? _engine;
-    private Random _random = new(0);
+    private SimRandom _random = new(0);
     private string _pod = "";
     private int _rank;
     private long _admitted;
@@ -71,7 +72,7 @@ public sealed class RankGrain : Grain, IRankGrain
         (_pod, _rank) = RankKey.Parse(this.GetPrimaryKeyString());
         _loraChanges.Enqueue(new LoraChange("", "", _time.GetUtcNow()));
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
-        _random = new Random(unchecked((int)(_options.Seed ^ (_options.Seed >> 32)) + (_rank * 7919)));
+        _random = new SimRandom(_options.Seed + (_rank * 7919L));
         _kv = _options.EnableKvCache ? new RankKvCache(_options, _rank, ServiceProvider.GetService<IKvEventSink>()) : null;
         if (_options.EngineClock)
         {

@@ -1,3 +1,5 @@
+using System.Buffers.Binary;
+
 namespace OrleansSim.Grains.Ranks;
 
 /// <summary>
@@ -9,10 +11,15 @@ namespace OrleansSim.Grains.Ranks;
 /// </summary>
 public sealed class RankLease(IRankGrain rank) : IAsyncDisposable
 {
+    // A key is this process's random 64-bit prefix and a counter: unique among the pods of a cluster (each draws
+    // its own prefix) without Guid.NewGuid's call into the OS random source on every request.
+    private static readonly long ProcessPrefix = Random.Shared.NextInt64(long.MinValue, long.MaxValue);
+    private static long s_issued;
+
     private int _released;
 
     /// <summary>The key the rank files this request's holdings under.</summary>
-    public Guid Key { get; } = Guid.NewGuid();
+    public Guid Key { get; } = NewKey();
 
     /// <summary>
     /// Asks the rank for a slot (see <see cref="IRankGrain.Admit"/>). Cancelling <paramref name="cancellationToken"/>
@@ -25,5 +32,13 @@ public sealed class RankLease(IRankGrain rank) : IAsyncDisposable
     public Task ReleaseAsync() =>
         Interlocked.Exchange(ref _released, 1) == 0 ? rank.Release(Key) : Task.CompletedTask;
 
-    public async ValueTask DisposeAsync() => await ReleaseAsync();
+    public ValueTask DisposeAsync() => new(ReleaseAsync());
+
+    private static Guid NewKey()
+    {
+        Span<byte> bytes = stackalloc byte[16];
+        BinaryPrimitives.WriteInt64LittleEndian(bytes, ProcessPrefix);
+        BinaryPrimitives.WriteInt64LittleEndian(bytes[8..], Interlocked.Increment(ref s_issued));
+        return new Guid(bytes);
+    }
 }

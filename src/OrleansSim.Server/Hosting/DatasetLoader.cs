@@ -17,7 +17,7 @@ public sealed class DatasetLoader(SimulatorOptions options, ISimTokenizer tokeni
     private volatile DatasetGenerator? _generator;
     private SqliteDataset? _dataset;
 
-    public GeneratedText Generate(GenerationRequest request, Random random) =>
+    public GeneratedText Generate(GenerationRequest request, SimRandom random) =>
         (_generator ?? throw new Api.ApiException(StatusCodes.Status503ServiceUnavailable, "The server is not ready yet: the dataset is still loading.", null))
             .Generate(request, random);
 

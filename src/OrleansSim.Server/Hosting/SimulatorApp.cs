@@ -21,17 +21,18 @@ public static class SimulatorApp
         }
 
         SimulatorOptions options;
-        ISimTokenizer tokenizer;
         try
         {
             options = OptionsLoader.Load(args);
-            tokenizer = TokenizerFactory.Create(options.Tokenizer);
         }
-        catch (Exception ex) when (ex is OptionsException or TokenizerLoadException)
+        catch (OptionsException ex)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ConfigError;
         }
+
+        // The tokenizer loads on another core while the host is built; the process listens only once it has loaded.
+        var tokenizer = TokenizerFactory.StartLoading(options.Tokenizer);
 
         // The configuration as JSON either way: indented for people, one record among the others for log pipelines.
         Console.Out.WriteLine(options.LogFormat == LogFormat.Json ? Observability.ObservabilitySetup.ConfigurationRecord(options) : OptionsJson.Serialize(options));
@@ -46,13 +47,23 @@ public static class SimulatorApp
         {
             built = SimulatorHost.Build(options, tokenizer);
         }
-        catch (TlsSetupException ex)
+        catch (Exception ex) when (ex is TlsSetupException or TokenizerLoadException)
         {
             Console.Error.WriteLine($"error: {ex.Message}");
             return ConfigError;
         }
 
         await using var app = built;
+        try
+        {
+            await tokenizer.Loaded;
+        }
+        catch (TokenizerLoadException ex)
+        {
+            Console.Error.WriteLine($"error: {ex.Message}");
+            return ConfigError;
+        }
+
         try
         {
             await app.StartAsync();

@@ -70,7 +70,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         try
         {
             // 2. Plan: the output and when each token step is due.
-            var random = new Random(unchecked((int)(plan.Seed ^ (plan.Seed >> 32))));
+            var random = new SimRandom(plan.Seed);
             var choices = planner.Plan(request, random);
             var steps = InferenceRun.StepsOf(choices);
             TokenSchedule schedule;
@@ -163,7 +163,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     /// When token k is due (a timestamp of <c>time</c>), measured from the moment the slot was held: TTFT, then one
     /// ITL per token. Absolute deadlines keep timer error from accumulating along a stream.
     /// </summary>
-    private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, Random random, RankChaos? chaos)
+    private long[] TokenDeadlines(long slotHeldAt, TimeSpan ttft, double itlFactor, int tokens, SimRandom random, RankChaos? chaos)
     {
         var deadlines = new long[tokens];
         var latency = settings.Latency;

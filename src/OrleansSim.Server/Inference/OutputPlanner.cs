@@ -18,7 +18,7 @@ public sealed class OutputPlanner(SimulatorOptions options, ITextGenerator gener
     private static readonly GeneratedText NoTokens = new([], "stop");
 
     /// <summary>Choices prompt-major: n per prompt.</summary>
-    public GeneratedText[] Plan(InferenceRequest request, Random random)
+    public GeneratedText[] Plan(InferenceRequest request, SimRandom random)
     {
         var choices = new GeneratedText[request.ChoiceCount];
         var c = 0;

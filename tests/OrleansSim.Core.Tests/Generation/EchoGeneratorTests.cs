@@ -16,7 +16,7 @@ public class EchoGeneratorTests
     [Fact]
     public void EchoesWholeTextWithStop()
     {
-        var result = Echo.Generate(Req(Text), new Random(1));
+        var result = Echo.Generate(Req(Text), new SimRandom(1));
         Assert.Equal(Text, result.Text);
         Assert.Equal("stop", result.FinishReason);
         Assert.Equal(SharedTokenizers.O200k.CountTokens(Text), result.Tokens.Count);
@@ -25,7 +25,7 @@ public class EchoGeneratorTests
     [Fact]
     public void CutsToMaxTokensWithLength()
     {
-        var result = Echo.Generate(Req(Text, max: 3), new Random(1));
+        var result = Echo.Generate(Req(Text, max: 3), new SimRandom(1));
         Assert.Equal(["The", " quick", " brown"], result.Tokens);
         Assert.Equal("length", result.FinishReason);
     }
@@ -34,7 +34,7 @@ public class EchoGeneratorTests
     public void ExactlyMaxTokensIsLength()
     {
         int n = SharedTokenizers.O200k.CountTokens(Text);
-        var result = Echo.Generate(Req(Text, max: n), new Random(1));
+        var result = Echo.Generate(Req(Text, max: n), new SimRandom(1));
         Assert.Equal(Text, result.Text);
         Assert.Equal("length", result.FinishReason);
     }
@@ -43,7 +43,7 @@ public class EchoGeneratorTests
     public void MoreRoomThanTextIsStop()
     {
         int n = SharedTokenizers.O200k.CountTokens(Text);
-        var result = Echo.Generate(Req(Text, max: n + 5), new Random(1));
+        var result = Echo.Generate(Req(Text, max: n + 5), new SimRandom(1));
         Assert.Equal(Text, result.Text);
         Assert.Equal("stop", result.FinishReason);
     }
@@ -51,7 +51,7 @@ public class EchoGeneratorTests
     [Fact]
     public void IgnoreEosRepeatsToExactlyMaxTokens()
     {
-        var result = Echo.Generate(Req("Hello world", max: 5, ignoreEos: true), new Random(1));
+        var result = Echo.Generate(Req("Hello world", max: 5, ignoreEos: true), new SimRandom(1));
         Assert.Equal(["Hello", " world", "Hello", " world", "Hello"], result.Tokens);
         Assert.Equal("length", result.FinishReason);
     }
@@ -59,7 +59,7 @@ public class EchoGeneratorTests
     [Fact]
     public void IgnoreEosCutsLongText()
     {
-        var result = Echo.Generate(Req(Text, max: 2, ignoreEos: true), new Random(1));
+        var result = Echo.Generate(Req(Text, max: 2, ignoreEos: true), new SimRandom(1));
         Assert.Equal(["The", " quick"], result.Tokens);
         Assert.Equal("length", result.FinishReason);
     }
@@ -67,7 +67,7 @@ public class EchoGeneratorTests
     [Fact]
     public void EmptyTextGivesNoTokens()
     {
-        var result = Echo.Generate(Req(string.Empty, max: 5, ignoreEos: true), new Random(1));
+        var result = Echo.Generate(Req(string.Empty, max: 5, ignoreEos: true), new SimRandom(1));
         Assert.Empty(result.Tokens);
         Assert.Equal("stop", result.FinishReason);
     }
@@ -75,7 +75,7 @@ public class EchoGeneratorTests
     [Fact]
     public void StopStringCutsBeforeEarliestOccurrence()
     {
-        var result = Echo.Generate(Req(Text, null, false, "lazy", "fox"), new Random(1));
+        var result = Echo.Generate(Req(Text, null, false, "lazy", "fox"), new SimRandom(1));
         Assert.Equal("The quick brown ", result.Text);
         Assert.Equal("stop", result.FinishReason);
     }
@@ -83,7 +83,7 @@ public class EchoGeneratorTests
     [Fact]
     public void StopStringInsideATokenKeepsThePrefixPiece()
     {
-        var result = Echo.Generate(Req(Text, null, false, "ick"), new Random(1));
+        var result = Echo.Generate(Req(Text, null, false, "ick"), new SimRandom(1));
         Assert.Equal(["The", " qu"], result.Tokens);
         Assert.Equal("stop", result.FinishReason);
     }
@@ -91,7 +91,7 @@ public class EchoGeneratorTests
     [Fact]
     public void StopStringBeyondMaxTokensIsIgnored()
     {
-        var result = Echo.Generate(Req(Text, 2, false, "dog"), new Random(1));
+        var result = Echo.Generate(Req(Text, 2, false, "dog"), new SimRandom(1));
         Assert.Equal("The quick", result.Text);
         Assert.Equal("length", result.FinishReason);
     }
@@ -99,7 +99,7 @@ public class EchoGeneratorTests
     [Fact]
     public void EmptyStopStringsAreIgnored()
     {
-        var result = Echo.Generate(Req(Text, null, false, string.Empty), new Random(1));
+        var result = Echo.Generate(Req(Text, null, false, string.Empty), new SimRandom(1));
         Assert.Equal(Text, result.Text);
     }
 

@@ -22,7 +22,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     {
         for (int seed = 0; seed < 20; seed++)
         {
-            var result = Gen.Generate(Req(max, ignoreEos: true), new Random(seed));
+            var result = Gen.Generate(Req(max, ignoreEos: true), new SimRandom(seed));
             Assert.Equal(max, result.Tokens.Count);
             Assert.Equal("length", result.FinishReason);
             Assert.All(result.Tokens, t => Assert.NotEmpty(t));
@@ -39,7 +39,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     {
         for (int seed = 0; seed < 200; seed++)
         {
-            var result = Gen.Generate(Req(max), new Random(seed));
+            var result = Gen.Generate(Req(max), new SimRandom(seed));
             Assert.InRange(result.Tokens.Count, 1, max);
             Assert.Equal(result.Tokens.Count == max ? "length" : "stop", result.FinishReason);
         }
@@ -48,7 +48,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void HistogramHitsMaxAboutFifteenPercentAndCoversTheRange()
     {
-        var random = new Random(42);
+        var random = new SimRandom(42);
         const int max = 100;
         int atMax = 0;
         var seen = new HashSet<int>();
@@ -70,7 +70,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void WithoutMaxTokensLengthCentersOnForty()
     {
-        var random = new Random(7);
+        var random = new SimRandom(7);
         long total = 0;
         const int n = 2000;
         for (int i = 0; i < n; i++)
@@ -88,11 +88,11 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     {
         for (int seed = 0; seed < 100; seed++)
         {
-            var result = Gen.Generate(Req(prompt: 1020), new Random(seed));
+            var result = Gen.Generate(Req(prompt: 1020), new SimRandom(seed));
             Assert.InRange(result.Tokens.Count, 1, 4);
         }
 
-        var full = Gen.Generate(Req(prompt: 5000), new Random(1));
+        var full = Gen.Generate(Req(prompt: 5000), new SimRandom(1));
         Assert.Single(full.Tokens);
         Assert.Equal("length", full.FinishReason);
     }
@@ -104,7 +104,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
         Assert.IsType<RandomGenerator>(gen);
         for (int seed = 0; seed < 100; seed++)
         {
-            Assert.InRange(gen.Generate(Req(prompt: 10), new Random(seed)).Tokens.Count, 1, 10);
+            Assert.InRange(gen.Generate(Req(prompt: 10), new SimRandom(seed)).Tokens.Count, 1, 10);
         }
     }
 
@@ -113,8 +113,8 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     {
         for (int seed = 0; seed < 10; seed++)
         {
-            var a = Gen.Generate(Req(200), new Random(seed));
-            var b = Gen.Generate(Req(200), new Random(seed));
+            var a = Gen.Generate(Req(200), new SimRandom(seed));
+            var b = Gen.Generate(Req(200), new SimRandom(seed));
             Assert.Equal(a.Tokens, b.Tokens);
             Assert.Equal(a.FinishReason, b.FinishReason);
         }
@@ -126,7 +126,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
         var texts = new HashSet<string>();
         for (int seed = 0; seed < 10; seed++)
         {
-            texts.Add(Gen.Generate(Req(60, ignoreEos: true), new Random(seed)).Text);
+            texts.Add(Gen.Generate(Req(60, ignoreEos: true), new SimRandom(seed)).Text);
         }
 
         Assert.True(texts.Count >= 8, $"only {texts.Count} distinct texts out of 10 seeds");
@@ -135,7 +135,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     [Fact]
     public void TextIsReadableEnglish()
     {
-        string text = Gen.Generate(Req(80, ignoreEos: true), new Random(3)).Text;
+        string text = Gen.Generate(Req(80, ignoreEos: true), new SimRandom(3)).Text;
         Assert.Matches("^[A-Z]", text);
         Assert.Contains(". ", text, StringComparison.Ordinal);
         Assert.DoesNotContain("  ", text, StringComparison.Ordinal);
@@ -145,7 +145,7 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     public void PieceCountMatchesTokenizerClosely()
     {
         // Pieces are assembled from pre-split sentences; re-tokenizing the whole text may differ at the joins only.
-        var result = Gen.Generate(Req(300, ignoreEos: true), new Random(5));
+        var result = Gen.Generate(Req(300, ignoreEos: true), new SimRandom(5));
         int recount = SharedTokenizers.O200k.CountTokens(result.Text);
         Assert.InRange(recount, 290, 310);
     }
@@ -155,10 +155,10 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     {
         for (int seed = 0; seed < 50; seed++)
         {
-            var result = Gen.Generate(Req(200, true, 10, ". "), new Random(seed));
+            var result = Gen.Generate(Req(200, true, 10, ". "), new SimRandom(seed));
             Assert.Equal("stop", result.FinishReason);
             Assert.DoesNotContain(". ", result.Text, StringComparison.Ordinal);
-            string full = Gen.Generate(Req(200, ignoreEos: true), new Random(seed)).Text;
+            string full = Gen.Generate(Req(200, ignoreEos: true), new SimRandom(seed)).Text;
             Assert.Equal(full[..full.IndexOf(". ", StringComparison.Ordinal)], result.Text);
         }
     }
@@ -167,14 +167,14 @@ public class RandomGeneratorTests(ITestOutputHelper output)
     public void SyntheticTokenizerWorksToo()
     {
         var gen = new RandomGenerator(SharedTokenizers.Synthetic);
-        var result = gen.Generate(Req(40, ignoreEos: true), new Random(1));
+        var result = gen.Generate(Req(40, ignoreEos: true), new SimRandom(1));
         Assert.Equal(40, result.Tokens.Count);
     }
 
     [Fact]
     public void Cost()
     {
-        var random = new Random(1);
+        var random = new SimRandom(1);
         var request = Req(100, ignoreEos: true);
         for (int i = 0; i < 2000; i++)
         {

@@ -1,3 +1,4 @@
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Scheduling;
 using Xunit;
@@ -6,7 +7,7 @@ namespace OrleansSim.Core.Tests.Scheduling;
 
 public sealed class LatencyModelTests
 {
-    private static readonly Random Rng = new(1);
+    private static readonly SimRandom Rng = new(1);
 
     private static SimulatorOptions Options(string calculator = "") => new()
     {
@@ -58,7 +59,7 @@ public sealed class LatencyJitterTests
     public void WithoutStdDevTheMeanIsReturnedExactly()
     {
         var model = new LatencyModel(new SimulatorOptions { TimeToFirstToken = TimeSpan.FromMilliseconds(250), InterTokenLatency = TimeSpan.FromMilliseconds(20) });
-        var random = new Random(1);
+        var random = new SimRandom(1);
         Assert.Equal(TimeSpan.FromMilliseconds(250), model.NextTimeToFirstToken(random));
         Assert.Equal(TimeSpan.FromMilliseconds(20), model.NextInterTokenLatency(random));
     }
@@ -68,7 +69,7 @@ public sealed class LatencyJitterTests
     {
         var mean = TimeSpan.FromMilliseconds(100);
         var sd = TimeSpan.FromMilliseconds(30);
-        var random = new Random(7);
+        var random = new SimRandom(7);
         var samples = Enumerable.Range(0, 20_000).Select(_ => LatencyModel.Jitter(mean, sd, random).TotalMilliseconds).ToList();
 
         Assert.InRange(samples.Average(), 98, 102);
@@ -81,8 +82,8 @@ public sealed class LatencyJitterTests
     public void SameSeedSameDraws()
     {
         var model = new LatencyModel(new SimulatorOptions { TimeToFirstToken = TimeSpan.FromMilliseconds(100), TimeToFirstTokenStdDev = TimeSpan.FromMilliseconds(10) });
-        var r1 = new Random(3);
-        var r2 = new Random(3);
+        var r1 = new SimRandom(3);
+        var r2 = new SimRandom(3);
         var first = Enumerable.Range(0, 10).Select(_ => model.NextTimeToFirstToken(r1)).ToList();
         var second = Enumerable.Range(0, 10).Select(_ => model.NextTimeToFirstToken(r2)).ToList();
         Assert.Equal(first, second);

@@ -1,4 +1,5 @@
 using System.Text;
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.Tokenization;
 using Xunit;
 
@@ -43,7 +44,7 @@ public class SplitTokensTests
     [Fact]
     public void RandomStringsSplitLosslessly()
     {
-        var random = new Random(1234);
+        var random = new SimRandom(1234);
         for (int round = 0; round < 300; round++)
         {
             string text = RandomText(random, random.Next(1, 60));
@@ -76,7 +77,7 @@ public class SplitTokensTests
         }
     }
 
-    private static string RandomText(Random random, int runes)
+    private static string RandomText(SimRandom random, int runes)
     {
         int[][] ranges =
         [

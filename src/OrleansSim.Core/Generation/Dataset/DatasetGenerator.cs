@@ -17,7 +17,7 @@ namespace OrleansSim.Core.Generation.Dataset;
 /// </summary>
 public sealed class DatasetGenerator(SqliteDataset dataset, ISimTokenizer tokenizer, RandomGenerator presets, int maxModelLen) : ITextGenerator
 {
-    public GeneratedText Generate(GenerationRequest request, Random random)
+    public GeneratedText Generate(GenerationRequest request, SimRandom random)
     {
         ArgumentNullException.ThrowIfNull(request);
         ArgumentNullException.ThrowIfNull(random);
@@ -36,7 +36,7 @@ public sealed class DatasetGenerator(SqliteDataset dataset, ISimTokenizer tokeni
         return new GeneratedText(pieces, pieces.Count == budget ? GenerationHelpers.Length : GenerationHelpers.Stop);
     }
 
-    private List<string> Choose(GenerationRequest request, int budget, Random random)
+    private List<string> Choose(GenerationRequest request, int budget, SimRandom random)
     {
         var hits = dataset.ResponsesFor(PromptHash.Compute(request.PromptTokenIds));
         if (hits.Count > 0)
@@ -60,10 +60,10 @@ public sealed class DatasetGenerator(SqliteDataset dataset, ISimTokenizer tokeni
         return Pieces(entry, budget, request.IgnoreEos, random);
     }
 
-    private static DatasetEntry Pick(List<DatasetEntry> entries, Random random) => entries[random.Next(entries.Count)];
+    private static DatasetEntry Pick(List<DatasetEntry> entries, SimRandom random) => entries[random.Next(entries.Count)];
 
     /// <summary>The entry's text pieces cut to <paramref name="budget"/>, and padded up to it with preset tokens when asked.</summary>
-    private List<string> Pieces(DatasetEntry entry, int budget, bool pad, Random random)
+    private List<string> Pieces(DatasetEntry entry, int budget, bool pad, SimRandom random)
     {
         IEnumerable<string> source = entry.Strings.Count > 0 || entry.Tokens.Count == 0
             ? entry.Strings

@@ -164,13 +164,13 @@ public sealed class SqliteDataset : IDisposable
     /// A random response with at most (or, when <paramref name="exact"/>, exactly) <paramref name="maxLen"/> tokens, else
     /// null. The pick is drawn from <paramref name="random"/> (llm-d uses SQLite's RANDOM(); this keeps <c>--seed</c>).
     /// </summary>
-    public DatasetEntry? RandomWithLength(int maxLen, bool exact, Random random) =>
+    public DatasetEntry? RandomWithLength(int maxLen, bool exact, SimRandom random) =>
         Pick($"WHERE n_gen_tokens {(exact ? "=" : "<=")} {maxLen}", random);
 
     /// <summary>A random response of any length; null only when the table is empty.</summary>
-    public DatasetEntry? RandomAny(Random random) => Pick("", random);
+    public DatasetEntry? RandomAny(SimRandom random) => Pick("", random);
 
-    private DatasetEntry? Pick(string where, Random random)
+    private DatasetEntry? Pick(string where, SimRandom random)
     {
         lock (_gate)
         {

@@ -29,7 +29,7 @@ public sealed class ConstrainedOutputPlanner(ToolCallKnobs knobs, ISimTokenizer 
     /// <param name="structured">The request's structured-output constraint, or null.</param>
     /// <param name="limit">The most tokens the choice may have (max_tokens, or the room left in the context window).</param>
     /// <param name="random">The choice's seeded random stream.</param>
-    public GeneratedText? Plan(ToolCallRequest? tools, StructuredOutput? structured, int limit, Random random)
+    public GeneratedText? Plan(ToolCallRequest? tools, StructuredOutput? structured, int limit, SimRandom random)
     {
         if (tools is not null && _tools.Plan(tools.Tools, tools.Choice, tools.Named, random) is { Count: > 0 } calls)
         {
@@ -59,7 +59,7 @@ public sealed class ConstrainedOutputPlanner(ToolCallKnobs knobs, ISimTokenizer 
             : new GeneratedText(pieces, GenerationHelpers.Stop);
     }
 
-    private string Json(JsonElement schema, Random random) =>
+    private string Json(JsonElement schema, SimRandom random) =>
         _values.Generate(schema, random, topLevel: false)?.ToJsonString(Compact) ?? "null";
 
     /// <summary>

@@ -21,9 +21,9 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
     private static readonly string[] Words = ["testing", "hello", "Boston", "sunny", "temperature", "cloudy", "question", "Yorick", "silence", "lifetime"];
 
     /// <summary>A value for <paramref name="schema"/>; <paramref name="topLevel"/> selects the top-level optional-argument knob.</summary>
-    public JsonNode? Generate(JsonElement schema, Random random, bool topLevel = true) => Value(schema, schema, random, topLevel, 0);
+    public JsonNode? Generate(JsonElement schema, SimRandom random, bool topLevel = true) => Value(schema, schema, random, topLevel, 0);
 
-    private JsonNode? Value(JsonElement schema, JsonElement root, Random random, bool topLevel, int depth)
+    private JsonNode? Value(JsonElement schema, JsonElement root, SimRandom random, bool topLevel, int depth)
     {
         if (schema.ValueKind == JsonValueKind.True || schema.ValueKind != JsonValueKind.Object)
         {
@@ -84,7 +84,7 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
         };
     }
 
-    private static string TypeOf(JsonElement schema, Random random)
+    private static string TypeOf(JsonElement schema, SimRandom random)
     {
         if (schema.TryGetProperty("type", out var type))
         {
@@ -178,7 +178,7 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
     private static int? Count(JsonElement schema, string name) =>
         Number(schema, name) is { } n ? (int)Math.Min(n, 10_000) : null;
 
-    private long IntegerValue(JsonElement schema, Random random)
+    private long IntegerValue(JsonElement schema, SimRandom random)
     {
         // Schema bounds (draft 4 boolean exclusives and 2020-12 numeric ones), narrowed to the knobs where they overlap.
         double lo = Number(schema, "minimum") ?? double.NegativeInfinity;
@@ -206,7 +206,7 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
         return a + random.NextInt64(b - a + 1);
     }
 
-    private double NumberValue(JsonElement schema, Random random)
+    private double NumberValue(JsonElement schema, SimRandom random)
     {
         double lo = Number(schema, "minimum") ?? double.NegativeInfinity;
         double hi = Number(schema, "maximum") ?? double.PositiveInfinity;
@@ -232,7 +232,7 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
         return (a + b) / 2;
     }
 
-    private static string StringValue(JsonElement schema, Random random)
+    private static string StringValue(JsonElement schema, SimRandom random)
     {
         var format = schema.TryGetProperty("format", out var f) ? f.GetString() : null;
         var value = format switch
@@ -258,14 +258,14 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
         return value.Length > maxLength ? value[..Math.Max(maxLength, minLength)] : value;
     }
 
-    private static byte[] RandomBytes(Random random, int count)
+    private static byte[] RandomBytes(SimRandom random, int count)
     {
         var bytes = new byte[count];
         random.NextBytes(bytes);
         return bytes;
     }
 
-    private JsonArray ArrayValue(JsonElement schema, JsonElement root, Random random, int depth)
+    private JsonArray ArrayValue(JsonElement schema, JsonElement root, SimRandom random, int depth)
     {
         var min = Count(schema, "minItems") ?? knobs.MinArrayParamLength;
         var max = Count(schema, "maxItems") ?? Math.Max(knobs.MaxArrayParamLength, min);
@@ -295,7 +295,7 @@ public sealed class JsonValueGenerator(ToolCallKnobs knobs)
         return array;
     }
 
-    private JsonObject ObjectValue(JsonElement schema, JsonElement root, Random random, bool topLevel, int depth)
+    private JsonObject ObjectValue(JsonElement schema, JsonElement root, SimRandom random, bool topLevel, int depth)
     {
         var result = new JsonObject();
         var required = schema.TryGetProperty("required", out var r) && r.ValueKind == JsonValueKind.Array

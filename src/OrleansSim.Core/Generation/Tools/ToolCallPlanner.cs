@@ -16,7 +16,7 @@ public sealed class ToolCallPlanner(ToolCallKnobs knobs)
 {
     private readonly JsonValueGenerator _values = new(knobs);
 
-    public IReadOnlyList<GeneratedToolCall> Plan(IReadOnlyList<ToolFunction> tools, ToolChoiceKind choice, string? named, Random random)
+    public IReadOnlyList<GeneratedToolCall> Plan(IReadOnlyList<ToolFunction> tools, ToolChoiceKind choice, string? named, SimRandom random)
     {
         ArgumentNullException.ThrowIfNull(tools);
         ArgumentNullException.ThrowIfNull(random);

@@ -62,15 +62,15 @@ public sealed class SqliteDatasetTests : IDisposable
         var seen = new HashSet<string>();
         for (var seed = 0; seed < 40; seed++)
         {
-            var big = gen.Generate(Req(HitPrompt, 100), new Random(seed));
+            var big = gen.Generate(Req(HitPrompt, 100), new SimRandom(seed));
             Assert.Contains(big.Text, HitAnswers);
             Assert.Equal("stop", big.FinishReason);
             seen.Add(big.Text);
 
             // Only the 3-token answer fits 4; exactly 3 -> "length" (the budget is used up).
-            var four = gen.Generate(Req(HitPrompt, 4), new Random(seed));
+            var four = gen.Generate(Req(HitPrompt, 4), new SimRandom(seed));
             Assert.Equal(("abc", "stop"), (four.Text, four.FinishReason));
-            var three = gen.Generate(Req(HitPrompt, 3), new Random(seed));
+            var three = gen.Generate(Req(HitPrompt, 3), new SimRandom(seed));
             Assert.Equal(("abc", "length"), (three.Text, three.FinishReason));
         }
 
@@ -81,7 +81,7 @@ public sealed class SqliteDatasetTests : IDisposable
     public void HitWithAllAnswersTooLongIsTrimmed()
     {
         using var dataset = SqliteDataset.Open(StandardDataset());
-        var result = Generator(dataset).Generate(Req(HitPrompt, 2), new Random(1));
+        var result = Generator(dataset).Generate(Req(HitPrompt, 2), new SimRandom(1));
         Assert.Equal(2, result.Tokens.Count);
         Assert.Contains(result.Text, TrimmedHits);
         Assert.Equal("length", result.FinishReason);
@@ -93,13 +93,13 @@ public sealed class SqliteDatasetTests : IDisposable
         using var dataset = SqliteDataset.Open(StandardDataset());
         var gen = Generator(dataset);
         // An answer of exactly 6 tokens exists.
-        Assert.Equal("defghi", gen.Generate(Req(HitPrompt, 6, ignoreEos: true), new Random(3)).Text);
+        Assert.Equal("defghi", gen.Generate(Req(HitPrompt, 6, ignoreEos: true), new SimRandom(3)).Text);
         // None has exactly 5: the longer one is cut.
-        Assert.Equal("defgh", gen.Generate(Req(HitPrompt, 5, ignoreEos: true), new Random(3)).Text);
+        Assert.Equal("defgh", gen.Generate(Req(HitPrompt, 5, ignoreEos: true), new SimRandom(3)).Text);
         // All shorter: a recorded answer padded with preset text up to exactly 20 tokens.
         for (var seed = 0; seed < 10; seed++)
         {
-            var padded = gen.Generate(Req(HitPrompt, 20, ignoreEos: true), new Random(seed));
+            var padded = gen.Generate(Req(HitPrompt, 20, ignoreEos: true), new SimRandom(seed));
             Assert.Equal(20, padded.Tokens.Count);
             Assert.True(padded.Text.StartsWith("abc", StringComparison.Ordinal) || padded.Text.StartsWith("defghi", StringComparison.Ordinal), padded.Text);
             Assert.Equal("length", padded.FinishReason);
@@ -114,25 +114,25 @@ public sealed class SqliteDatasetTests : IDisposable
         var seen = new HashSet<string>();
         for (var seed = 0; seed < 60; seed++)
         {
-            var fits = gen.Generate(Req([42], 4), new Random(seed));
+            var fits = gen.Generate(Req([42], 4), new SimRandom(seed));
             Assert.True(fits.Tokens.Count <= 4);
             Assert.Contains(fits.Text, ShortAnswers);
             seen.Add(fits.Text);
 
             // Nothing has exactly 5 tokens: ignore_eos takes any answer, cut or padded to exactly 5.
-            var exact = gen.Generate(Req([42], 5, ignoreEos: true), new Random(seed));
+            var exact = gen.Generate(Req([42], 5, ignoreEos: true), new SimRandom(seed));
             Assert.Equal(5, exact.Tokens.Count);
             Assert.Equal("length", exact.FinishReason);
 
             // Nothing fits 1 token: one answer, trimmed.
-            var one = gen.Generate(Req([42], 1), new Random(seed));
+            var one = gen.Generate(Req([42], 1), new SimRandom(seed));
             Assert.Single(one.Tokens);
             Assert.Equal("length", one.FinishReason);
         }
 
         Assert.Equal(3, seen.Count);
         // Exactly 4 tokens exist once: ignore_eos picks it.
-        Assert.Equal("pqrs", gen.Generate(Req([42], 4, ignoreEos: true), new Random(5)).Text);
+        Assert.Equal("pqrs", gen.Generate(Req([42], 4, ignoreEos: true), new SimRandom(5)).Text);
     }
 
     [Fact]
@@ -140,7 +140,7 @@ public sealed class SqliteDatasetTests : IDisposable
     {
         using var dataset = SqliteDataset.Open(StandardDataset());
         var gen = Generator(dataset, maxModelLen: 5); // 3 prompt tokens leave 2
-        var result = gen.Generate(Req(HitPrompt, null), new Random(0));
+        var result = gen.Generate(Req(HitPrompt, null), new SimRandom(0));
         Assert.Equal(2, result.Tokens.Count);
         Assert.Equal("length", result.FinishReason);
     }
@@ -149,7 +149,7 @@ public sealed class SqliteDatasetTests : IDisposable
     public void StopStringsCutDatasetAnswers()
     {
         using var dataset = SqliteDataset.Open(StandardDataset());
-        var result = Generator(dataset).Generate(Req(HitPrompt, 3, false, "b"), new Random(0));
+        var result = Generator(dataset).Generate(Req(HitPrompt, 3, false, "b"), new SimRandom(0));
         Assert.Equal(("a", "stop", "b"), (result.Text, result.FinishReason, result.StopReason));
     }
 
@@ -160,7 +160,7 @@ public sealed class SqliteDatasetTests : IDisposable
         var gen = Generator(dataset);
         for (var seed = 0; seed < 10; seed++)
         {
-            Assert.Equal(gen.Generate(Req([7], 50), new Random(seed)).Text, gen.Generate(Req([7], 50), new Random(seed)).Text);
+            Assert.Equal(gen.Generate(Req([7], 50), new SimRandom(seed)).Text, gen.Generate(Req([7], 50), new SimRandom(seed)).Text);
         }
     }
 
@@ -213,7 +213,7 @@ public sealed class SqliteDatasetTests : IDisposable
         var before = File.ReadAllBytes(path);
         using (var dataset = SqliteDataset.Open(path))
         {
-            Generator(dataset).Generate(Req(HitPrompt, 10), new Random(0));
+            Generator(dataset).Generate(Req(HitPrompt, 10), new SimRandom(0));
         }
 
         Assert.Equal(before, File.ReadAllBytes(path));
@@ -225,7 +225,7 @@ public sealed class SqliteDatasetTests : IDisposable
         var path = NewPath();
         DatasetBuilder.Write(path, []);
         using var dataset = SqliteDataset.Open(path);
-        Assert.Equal("Dataset is empty", Assert.Throws<DatasetException>(() => Generator(dataset).Generate(Req([1], 5), new Random(0))).Message);
+        Assert.Equal("Dataset is empty", Assert.Throws<DatasetException>(() => Generator(dataset).Generate(Req([1], 5), new SimRandom(0))).Message);
     }
 }
 

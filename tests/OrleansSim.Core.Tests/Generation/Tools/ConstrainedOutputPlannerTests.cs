@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Json.Schema;
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.Generation.Tools;
 using OrleansSim.Core.Tests.Tokenization;
 using Xunit;
@@ -28,7 +29,7 @@ public sealed class ConstrainedOutputPlannerTests
         var planner = Planner(new ToolCallKnobs { ExtraCallProbability = 100 });
         for (var seed = 0; seed < 50; seed++)
         {
-            var text = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(seed))!;
+            var text = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new SimRandom(seed))!;
             var calls = text.ToolCalls!;
             Assert.Equal(2, calls.Count); // 100 %: one more call until every tool is called once on average
             Assert.Equal("tool_calls", text.FinishReason);
@@ -51,24 +52,24 @@ public sealed class ConstrainedOutputPlannerTests
     public void NamedCallsFinishWithStopAndAutoSometimesAnswersWithText()
     {
         var planner = Planner();
-        var named = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Named, "book"), null, 10_000, new Random(1))!;
+        var named = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Named, "book"), null, 10_000, new SimRandom(1))!;
         Assert.Equal("book", Assert.Single(named.ToolCalls!).Name);
         Assert.Equal("stop", named.FinishReason);
 
-        var outcomes = Enumerable.Range(0, 100).Select(seed => planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Auto), null, 10_000, new Random(seed))).ToList();
+        var outcomes = Enumerable.Range(0, 100).Select(seed => planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Auto), null, 10_000, new SimRandom(seed))).ToList();
         Assert.Contains(null, outcomes); // text: the text generator answers
         Assert.Contains(outcomes, o => o?.ToolCalls is { Count: > 0 });
-        Assert.Null(Planner(new ToolCallKnobs { ExtraCallProbability = 0 }).Plan(new ToolCallRequest(Tools, ToolChoiceKind.Auto), null, 100, new Random(1)));
+        Assert.Null(Planner(new ToolCallKnobs { ExtraCallProbability = 0 }).Plan(new ToolCallRequest(Tools, ToolChoiceKind.Auto), null, 100, new SimRandom(1)));
     }
 
     [Fact]
     public void MaxTokensCutsTheCallsWithFinishReasonLength()
     {
         var planner = Planner(new ToolCallKnobs { ExtraCallProbability = 100 });
-        var full = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(5))!;
+        var full = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new SimRandom(5))!;
         for (var limit = 1; limit < full.Tokens.Count; limit++)
         {
-            var cut = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, limit, new Random(5))!;
+            var cut = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, limit, new SimRandom(5))!;
             Assert.Equal(limit, cut.Tokens.Count);
             Assert.Equal("length", cut.FinishReason);
             Assert.Equal(full.Tokens.Take(limit), cut.Tokens);
@@ -77,7 +78,7 @@ public sealed class ConstrainedOutputPlannerTests
             Assert.Equal(full.ToolCalls[cut.ToolCalls.Count - 1].Id, last.Id);
         }
 
-        Assert.Equal(full.Tokens, planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, full.Tokens.Count, new Random(5))!.Tokens);
+        Assert.Equal(full.Tokens, planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, full.Tokens.Count, new SimRandom(5))!.Tokens);
     }
 
     [Fact]
@@ -94,20 +95,20 @@ public sealed class ConstrainedOutputPlannerTests
         var structured = new StructuredOutput(StructuredOutputKind.JsonSchema) { Schema = Json(schemaText) };
         for (var seed = 0; seed < 200; seed++)
         {
-            var text = planner.Plan(null, structured, 10_000, new Random(seed))!;
+            var text = planner.Plan(null, structured, 10_000, new SimRandom(seed))!;
             Assert.Equal("stop", text.FinishReason);
             Assert.Null(text.ToolCalls);
             using var doc = JsonDocument.Parse(text.Text);
             Assert.True(schema.Evaluate(doc.RootElement, options).IsValid, text.Text);
         }
 
-        var jsonObject = planner.Plan(null, new StructuredOutput(StructuredOutputKind.JsonObject), 10_000, new Random(3))!;
+        var jsonObject = planner.Plan(null, new StructuredOutput(StructuredOutputKind.JsonObject), 10_000, new SimRandom(3))!;
         Assert.Equal(JsonValueKind.Object, JsonDocument.Parse(jsonObject.Text).RootElement.ValueKind);
 
-        var cut = planner.Plan(null, structured, 3, new Random(3))!;
+        var cut = planner.Plan(null, structured, 3, new SimRandom(3))!;
         Assert.Equal(("length", 3), (cut.FinishReason, cut.Tokens.Count));
 
-        var choice = planner.Plan(null, new StructuredOutput(StructuredOutputKind.Choice) { Choices = ["yes", "no"] }, 100, new Random(3))!;
+        var choice = planner.Plan(null, new StructuredOutput(StructuredOutputKind.Choice) { Choices = ["yes", "no"] }, 100, new SimRandom(3))!;
         Assert.True(choice.Text is "yes" or "no", choice.Text);
     }
 
@@ -115,8 +116,8 @@ public sealed class ConstrainedOutputPlannerTests
     public void MaxCallsKeepsTheFirstCalls()
     {
         var planner = Planner(new ToolCallKnobs { ExtraCallProbability = 100 });
-        var all = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(4))!;
-        var one = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required) { MaxCalls = 1 }, null, 10_000, new Random(4))!;
+        var all = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new SimRandom(4))!;
+        var one = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required) { MaxCalls = 1 }, null, 10_000, new SimRandom(4))!;
         Assert.Equal(2, all.ToolCalls!.Count);
         Assert.Equal(all.ToolCalls[0], Assert.Single(one.ToolCalls!));
         Assert.All(one.ToolCallOfStep!, owner => Assert.Equal(0, owner));
@@ -126,8 +127,8 @@ public sealed class ConstrainedOutputPlannerTests
     public void TheSameSeedGivesTheSameOutput()
     {
         var planner = Planner();
-        var a = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(9))!;
-        var b = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new Random(9))!;
+        var a = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new SimRandom(9))!;
+        var b = planner.Plan(new ToolCallRequest(Tools, ToolChoiceKind.Required), null, 10_000, new SimRandom(9))!;
         Assert.Equal(a.ToolCalls, b.ToolCalls);
     }
 }

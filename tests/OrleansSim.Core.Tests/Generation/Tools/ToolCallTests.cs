@@ -1,5 +1,6 @@
 using System.Text.Json;
 using Json.Schema;
+using OrleansSim.Core.Generation;
 using OrleansSim.Core.Generation.Tools;
 using Xunit;
 
@@ -35,7 +36,7 @@ public sealed class ToolCallTests
         var generator = new JsonValueGenerator(new ToolCallKnobs());
         for (var seed = 0; seed < 300; seed++)
         {
-            var value = generator.Generate(schema, new Random(seed));
+            var value = generator.Generate(schema, new SimRandom(seed));
             using var doc = JsonDocument.Parse(value?.ToJsonString() ?? "null");
             var result = validator.Evaluate(doc.RootElement, options);
             Assert.True(result.IsValid, $"seed {seed}: {value?.ToJsonString()}");
@@ -60,7 +61,7 @@ public sealed class ToolCallTests
         var generator = new JsonValueGenerator(knobs);
         for (var seed = 0; seed < 200; seed++)
         {
-            var value = generator.Generate(schema, new Random(seed))!.AsObject();
+            var value = generator.Generate(schema, new SimRandom(seed))!.AsObject();
             Assert.InRange((long)value["i"]!, 10, 12);
             Assert.InRange((double)value["n"]!, 0.5, 0.75);
             var a = value["a"]!.AsArray();
@@ -71,7 +72,7 @@ public sealed class ToolCallTests
         }
 
         var always = new JsonValueGenerator(knobs with { NotRequiredParamProbability = 100, ObjectNotRequiredFieldProbability = 0 });
-        var all = always.Generate(schema, new Random(1))!.AsObject();
+        var all = always.Generate(schema, new SimRandom(1))!.AsObject();
         Assert.True(all.ContainsKey("opt"));
         Assert.False(all["o"]!.AsObject().ContainsKey("x"));
     }
@@ -90,15 +91,15 @@ public sealed class ToolCallTests
         var autoCounts = new HashSet<int>();
         for (var seed = 0; seed < 200; seed++)
         {
-            Assert.Empty(planner.Plan(Tools, ToolChoiceKind.None, null, new Random(seed)));
+            Assert.Empty(planner.Plan(Tools, ToolChoiceKind.None, null, new SimRandom(seed)));
 
-            var required = planner.Plan(Tools, ToolChoiceKind.Required, null, new Random(seed));
+            var required = planner.Plan(Tools, ToolChoiceKind.Required, null, new SimRandom(seed));
             Assert.InRange(required.Count, 1, Tools.Length);
 
-            var named = Assert.Single(planner.Plan(Tools, ToolChoiceKind.Named, "add", new Random(seed)));
+            var named = Assert.Single(planner.Plan(Tools, ToolChoiceKind.Named, "add", new SimRandom(seed)));
             Assert.Equal("add", named.Name);
 
-            var auto = planner.Plan(Tools, ToolChoiceKind.Auto, null, new Random(seed));
+            var auto = planner.Plan(Tools, ToolChoiceKind.Auto, null, new SimRandom(seed));
             autoCounts.Add(auto.Count);
             foreach (var call in required.Concat(auto).Append(named))
             {
@@ -111,8 +112,8 @@ public sealed class ToolCallTests
 
         Assert.Contains(0, autoCounts); // auto answers with text sometimes ...
         Assert.Contains(1, autoCounts); // ... and calls sometimes
-        Assert.Empty(new ToolCallPlanner(new ToolCallKnobs { ExtraCallProbability = 0 }).Plan(Tools, ToolChoiceKind.Auto, null, new Random(3)));
-        Assert.Equal(3, new ToolCallPlanner(new ToolCallKnobs { ExtraCallProbability = 100 }).Plan(Tools, ToolChoiceKind.Auto, null, new Random(3)).Count);
+        Assert.Empty(new ToolCallPlanner(new ToolCallKnobs { ExtraCallProbability = 0 }).Plan(Tools, ToolChoiceKind.Auto, null, new SimRandom(3)));
+        Assert.Equal(3, new ToolCallPlanner(new ToolCallKnobs { ExtraCallProbability = 100 }).Plan(Tools, ToolChoiceKind.Auto, null, new SimRandom(3)).Count);
     }
 
     [Theory]
