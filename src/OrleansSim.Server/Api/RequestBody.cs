@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.IO.Pipelines;
 
 namespace OrleansSim.Server.Api;
 
@@ -27,21 +28,81 @@ public static class RequestBody
         return JsonFields.ParseBody(body);
     }
 
+    /// <summary>
+    /// Reads the whole body. Each read is consumed whole (copied out, then advanced past), never only examined: Kestrel
+    /// cannot put its input back after a read that examined more than it consumed, and a client that half-closes mid-body
+    /// then left the connection's reader "already reading" (Kestrel ended the connection with a warning instead of closing
+    /// it cleanly). A body that ends early is Kestrel's <see cref="BadHttpRequestException"/> (it closes the connection
+    /// without an answer, as uvicorn does when the client's FIN arrives first). A client that resets or aborts its
+    /// connection while the body is still coming is a <see cref="ClientGoneException"/>.
+    /// </summary>
     public static async Task<ReadOnlyMemory<byte>> ReadAsync(HttpContext context)
     {
         var reader = context.Request.BodyReader;
+        var declared = context.Request.ContentLength ?? 0;
+        var body = new ArrayBufferWriter<byte>((int)Math.Clamp(declared, 256, InitialCapacityLimit));
         while (true)
         {
-            var result = await reader.ReadAsync(context.RequestAborted);
-            if (result.IsCompleted || result.IsCanceled)
+            ReadResult result;
+            try
             {
-                var bytes = result.Buffer.ToArray();
-                reader.AdvanceTo(result.Buffer.End);
-                return bytes;
+                result = await reader.ReadAsync(context.RequestAborted);
+            }
+            catch (Exception e) when (e is (IOException and not BadHttpRequestException) or OperationCanceledException)
+            {
+                // Reading the body fails this way only when the connection went away: a reset (ConnectionResetException),
+                // an aborted connection (Kestrel's "The request was aborted"), an HTTP/2 stream reset, or RequestAborted —
+                // the pair Kestrel itself logs as "request aborted" rather than an application error. (A malformed, too
+                // large or too slow body is a BadHttpRequestException, also an IOException, and is answered with its status.)
+                // Ending the request now tells Kestrel at once that the connection is gone; otherwise, if the application
+                // returns before the transport's close is noticed, Kestrel tries to drain the rest of the body from a reader
+                // the reset left mid-read, and logs that failure as an error.
+                context.Abort();
+                throw new ClientGoneException(e);
             }
 
-            reader.AdvanceTo(result.Buffer.Start, result.Buffer.End);
+            foreach (var segment in result.Buffer)
+            {
+                body.Write(segment.Span);
+            }
+
+            reader.AdvanceTo(result.Buffer.End);
+            if (result.IsCompleted || result.IsCanceled)
+            {
+                return body.WrittenMemory;
+            }
         }
+    }
+
+    // A declared Content-Length sizes the buffer up to this (a declared length is only a claim); a longer body grows it.
+    private const int InitialCapacityLimit = 64 * 1024;
+}
+
+/// <summary>
+/// The client went away (reset or aborted its connection) before its request body was read whole. Not a server error:
+/// nothing is answered, nothing logged as a failure, nothing counted (the request never reached a rank, as a request
+/// that never reached vLLM's engine records nothing).
+/// </summary>
+public sealed class ClientGoneException : OperationCanceledException
+{
+    public ClientGoneException()
+        : base("The client left before its request body was read.")
+    {
+    }
+
+    public ClientGoneException(Exception innerException)
+        : base("The client left before its request body was read.", innerException)
+    {
+    }
+
+    public ClientGoneException(string message)
+        : base(message)
+    {
+    }
+
+    public ClientGoneException(string message, Exception innerException)
+        : base(message, innerException)
+    {
     }
 }
 

@@ -59,6 +59,12 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
             await ApiErrors.WriteAsync(context, error.StatusCode, error.Message);
             return;
         }
+        catch (ClientGoneException gone)
+        {
+            // A client leaving mid-body is normal: no answer to write, no failure to log.
+            logger.LogDebug("Request {RequestId}: the client left while sending its body ({Reason})", requestId, gone.InnerException?.Message);
+            return;
+        }
         catch (OperationCanceledException) when (context.RequestAborted.IsCancellationRequested)
         {
             return;

@@ -25,15 +25,27 @@ public sealed class RawHttp : IDisposable
         PostAsync(port, path, json, "", cancellationToken);
 
     /// <param name="headers">Extra header lines, each ending in CRLF (e.g. <c>"Connection: close\r\n"</c>).</param>
-    public static async Task<RawHttp> PostAsync(int port, string path, string json, string headers, CancellationToken cancellationToken = default)
+    public static Task<RawHttp> PostAsync(int port, string path, string json, string headers, CancellationToken cancellationToken = default)
+    {
+        var body = Encoding.UTF8.GetBytes(json);
+        return SendAsync(port, path, body, body.Length, headers, cancellationToken);
+    }
+
+    /// <summary>
+    /// A POST whose headers declare <paramref name="contentLength"/> body bytes of which only <paramref name="bodyStart"/>
+    /// is sent: the server is left waiting for the rest of the body.
+    /// </summary>
+    public static Task<RawHttp> PostPartialAsync(int port, string path, string bodyStart, long contentLength, CancellationToken cancellationToken = default) =>
+        SendAsync(port, path, Encoding.UTF8.GetBytes(bodyStart), contentLength, "", cancellationToken);
+
+    private static async Task<RawHttp> SendAsync(int port, string path, byte[] body, long contentLength, string headers, CancellationToken cancellationToken)
     {
         var socket = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         try
         {
             await socket.ConnectAsync(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, port), cancellationToken);
-            var body = Encoding.UTF8.GetBytes(json);
             var head = Encoding.ASCII.GetBytes(
-                $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {body.Length}\r\n{headers}\r\n");
+                $"POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{port}\r\nContent-Type: application/json\r\nContent-Length: {contentLength}\r\n{headers}\r\n");
             await socket.SendAsync(head.Concat(body).ToArray(), SocketFlags.None, cancellationToken);
             return new RawHttp(socket);
         }

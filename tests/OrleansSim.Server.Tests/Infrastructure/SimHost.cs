@@ -18,13 +18,17 @@ public sealed class SimHost : IAsyncDisposable
     private readonly WebApplication _app;
     private readonly Dictionary<int, HttpClient> _clients = [];
 
-    private SimHost(WebApplication app, SimulatorOptions options)
+    private SimHost(WebApplication app, SimulatorOptions options, LogCapture logs)
     {
         _app = app;
         Options = options;
+        Logs = logs;
     }
 
     public SimulatorOptions Options { get; }
+
+    /// <summary>What the host logged (warnings and above).</summary>
+    public LogCapture Logs { get; }
 
     /// <summary>The host's services, for tests that drive the real grains in its silo (<c>IGrainFactory</c>) or read its meters.</summary>
     public IServiceProvider Services => _app.Services;
@@ -56,9 +60,10 @@ public sealed class SimHost : IAsyncDisposable
             options = configure(options);
         }
 
-        var app = SimulatorHost.Build(options, SharedTokenizer, logging => logging.SetMinimumLevel(LogLevel.Warning));
+        var logs = new LogCapture();
+        var app = SimulatorHost.Build(options, SharedTokenizer, logging => logging.SetMinimumLevel(LogLevel.Warning).AddProvider(logs));
         await app.StartAsync();
-        return new SimHost(app, options);
+        return new SimHost(app, options, logs);
     }
 
     public Uri BaseUri(int rank = 0) => new($"http://127.0.0.1:{Options.Port + rank}");
