@@ -428,9 +428,13 @@ internal static class FlagTable
             Apply = (o, v) => o with { AdminToken = NullIfEmpty(v) }, Read = o => o.AdminToken is null ? null : "(redacted)",
         },
 
-        // --- misc (not supported yet) ---
+        // --- misc ---
         new("startup-duration", FlagKind.Duration, TimeSpan.Zero, "/health/ready answers 503 until this time has passed") { Check = NotNegative },
-        new("enable-sleep-mode", FlagKind.Bool, false, "enable /sleep and /wake_up (with VLLM_SERVER_DEV_MODE=1)") { HasNoForm = true },
+        new("enable-sleep-mode", FlagKind.Bool, false, "serve POST /sleep, POST /wake_up and GET /is_sleeping (with VLLM_SERVER_DEV_MODE=1; docs in README, \"Sleep mode\") (vLLM)")
+        {
+            Status = Supported, HasNoForm = true,
+            Apply = (o, v) => o with { EnableSleepMode = (bool)v! }, Read = o => o.EnableSleepMode,
+        },
         new("enable-request-id-headers", FlagKind.Bool, false, "send the X-Request-Id response header: the request's own, else the generated id (vLLM)")
         {
             Status = Supported,

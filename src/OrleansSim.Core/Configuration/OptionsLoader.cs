@@ -90,6 +90,7 @@ public static class OptionsLoader
         string? podIp = EnvValue(environment, "POD_IP");
         return options with
         {
+            ServerDevMode = DevMode(EnvValue(environment, "VLLM_SERVER_DEV_MODE")),
             PodName = podName ?? Environment.MachineName,
             PodNamespace = podNamespace ?? "default",
             PodIp = podIp ?? DetectIPv4(),
@@ -136,6 +137,7 @@ public static class OptionsLoader
         sb.AppendLine();
         sb.AppendLine("Environment:");
         sb.AppendLine("  POD_NAME, POD_NAMESPACE   pod identity; when either is set responses carry x-inference-* headers");
+        sb.AppendLine("  VLLM_SERVER_DEV_MODE      1 serves vLLM's development endpoints: /sleep, /wake_up, /is_sleeping (with --enable-sleep-mode)");
         sb.AppendLine("  POD_IP                    pod address (default: first non-loopback IPv4 address); the silo advertises it in a cluster");
         sb.AppendLine("  OTEL_SERVICE_NAME, OTEL_RESOURCE_ATTRIBUTES, OTEL_BSP_*   OpenTelemetry SDK settings of the span exporter");
         return sb.ToString();
@@ -164,6 +166,19 @@ public static class OptionsLoader
         IFormattable f => f.ToString(null, CultureInfo.InvariantCulture),
         _ => def.Default.ToString() ?? "",
     };
+
+    /// <summary>vLLM reads <c>VLLM_SERVER_DEV_MODE</c> as <c>bool(int(value))</c>: any non-zero integer turns it on.</summary>
+    private static bool DevMode(string? text)
+    {
+        if (text is null)
+        {
+            return false;
+        }
+
+        return long.TryParse(text.Trim(), System.Globalization.NumberStyles.AllowLeadingSign, System.Globalization.CultureInfo.InvariantCulture, out long value)
+            ? value != 0
+            : throw new OptionsException($"VLLM_SERVER_DEV_MODE must be an integer (got '{text}')");
+    }
 
     private static string? EnvValue(IReadOnlyDictionary<string, string?> environment, string name) =>
         environment.TryGetValue(name, out string? value) && !string.IsNullOrEmpty(value) ? value : null;

@@ -149,6 +149,15 @@ public sealed record SimulatorOptions
     // --- vLLM front-end switches ---
     /// <summary><c>--enable-request-id-headers</c>: responses carry X-Request-Id (the client's, else the generated id).</summary>
     public bool EnableRequestIdHeaders { get; init; }
+
+    /// <summary><c>--enable-sleep-mode</c>: the ranks can be put to sleep (vLLM's sleep mode).</summary>
+    public bool EnableSleepMode { get; init; }
+
+    /// <summary>Env <c>VLLM_SERVER_DEV_MODE</c> (a non-zero integer): vLLM's development endpoints are served.</summary>
+    public bool ServerDevMode { get; init; }
+
+    /// <summary>True when <c>/sleep</c>, <c>/wake_up</c> and <c>/is_sleeping</c> are served: <see cref="EnableSleepMode"/> and <see cref="ServerDevMode"/>.</summary>
+    public bool ServesSleepEndpoints => EnableSleepMode && ServerDevMode;
     /// <summary><c>--enable-force-include-usage</c>: every stream ends with the usage chunk, stream_options or not.</summary>
     public bool EnableForceIncludeUsage { get; init; }
 

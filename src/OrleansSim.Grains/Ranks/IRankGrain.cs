@@ -40,6 +40,24 @@ public interface IRankGrain : IGrainWithStringKey
 
     Task<RankStatus> GetStatus();
 
+    /// <summary>
+    /// vLLM's <c>sleep(level)</c> (docs: README, "Sleep mode"): the rank stops starting requests at once (new admissions wait
+    /// until <see cref="WakeUp"/>), lets the requests it already took finish, then, at level 1 or 2, drops its KV cache
+    /// (<c>AllBlocksCleared</c>) and reports the level in <c>vllm:engine_sleep_state</c>. Returns once that is done.
+    /// </summary>
+    [ResponseTimeout("1.00:00:00")]
+    Task Sleep(int level);
+
+    /// <summary>
+    /// vLLM's <c>wake_up(tags)</c>: null wakes everything; <c>weights</c> / <c>kv_cache</c> wake that part (the rank stays
+    /// sleeping until both are awake); <c>scheduling</c> only resumes. Every call resumes the rank: the admissions that
+    /// waited start in their order.
+    /// </summary>
+    Task WakeUp(string[]? tags);
+
+    /// <summary>vLLM's <c>is_sleeping()</c>: paused, or part of the rank (weights, KV cache) still asleep.</summary>
+    Task<bool> IsSleeping();
+
     /// <summary>Chaos <c>kv_flush</c>: clears the rank's KV cache once, publishing <c>AllBlocksCleared</c>; returns the blocks dropped (0 without <c>--enable-kvcache</c>).</summary>
     Task<int> FlushKvCache();
 }

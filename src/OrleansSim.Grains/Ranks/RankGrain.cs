@@ -53,6 +53,13 @@ public sealed class RankGrain : Grain, IRankGrain
     private int _rank;
     private long _admitted;
     private long _completed;
+    // Sleep mode (vLLM's sleep/wake_up): while paused, admissions wait here in arrival order until a wake-up.
+    private readonly LinkedList<Parked> _parked = new();
+    private readonly HashSet<string> _sleepingTags = new(StringComparer.Ordinal);
+    private bool _paused;
+    private long _pauseEpoch;
+    private int? _sleepLevel;
+    private TaskCompletionSource? _drained;
 
     public RankGrain(SimulatorOptions options, RuntimeSettings settings, TimeProvider time, ILogger<RankGrain> logger)
     {
@@ -98,6 +105,33 @@ public sealed class RankGrain : Grain, IRankGrain
         if (_holdings.ContainsKey(lease))
         {
             throw new ArgumentException($"Lease {lease} is already admitted on rank {_rank}.", nameof(lease));
+        }
+
+        while (_paused)
+        {
+            // Asleep (vLLM's paused scheduler): the request waits, as vLLM parks it, until a wake-up resumes the rank.
+            if (_parked.Count + Waiting >= _options.MaxWaitingQueueLength)
+            {
+                return AdmitResult.QueueFull;
+            }
+
+            var node = _parked.AddLast(new Parked(lease));
+            try
+            {
+                if (!await node.Value.Resumed.Task.WaitAsync(cancellationToken))
+                {
+                    return AdmitResult.Released; // released while it waited
+                }
+            }
+            catch (OperationCanceledException)
+            {
+                if (node.List is not null)
+                {
+                    _parked.Remove(node);
+                }
+
+                throw;
+            }
         }
 
         if (_engine is not null)
@@ -156,18 +190,83 @@ public sealed class RankGrain : Grain, IRankGrain
         return Task.CompletedTask;
     }
 
+    public async Task Sleep(int level)
+    {
+        // vLLM pauses the scheduler first; its pause mode 'wait' then lets the requests it holds finish (README, "Sleep mode").
+        _paused = true;
+        var epoch = _pauseEpoch;
+        while (HasInFlight)
+        {
+            _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            await _drained.Task;
+        }
+
+        if (epoch != _pauseEpoch)
+        {
+            return; // woken up while it drained: the sleep is over before it began
+        }
+
+        if (level >= 1)
+        {
+            // The KV cache is discarded: vLLM resets the prefix cache, which publishes AllBlocksCleared.
+            _kv?.Flush();
+            if (_sleepingTags.Count == 0)
+            {
+                _sleepingTags.UnionWith(SleepTags);
+            }
+        }
+
+        _sleepLevel = level;
+        _logger.LogInformation("Rank {Rank} of pod {Pod} is asleep at level {Level}", _rank, _pod, level);
+    }
+
+    public Task WakeUp(string[]? tags)
+    {
+        // vLLM: 'scheduling' only resumes; no tags wakes every part; named tags wake those parts.
+        var parts = tags?.Where(t => t != SchedulingTag).ToArray();
+        if (parts is null)
+        {
+            _sleepingTags.Clear();
+        }
+        else
+        {
+            _sleepingTags.ExceptWith(parts);
+        }
+
+        _paused = false;
+        _pauseEpoch++;
+        _sleepLevel = null;
+        while (_parked.First is { } first)
+        {
+            _parked.RemoveFirst();
+            first.Value.Resumed.TrySetResult(true);
+        }
+
+        _logger.LogInformation("Rank {Rank} of pod {Pod} woke up (tags: {Tags})", _rank, _pod, tags is null ? "all" : string.Join(',', tags));
+        return Task.CompletedTask;
+    }
+
+    public Task<bool> IsSleeping() => Task.FromResult(IsAsleep);
+
+    private bool IsAsleep => _paused || _sleepingTags.Count > 0;
+
+    /// <summary>Requests the rank took before it paused and has not freed yet (running or queued for a slot).</summary>
+    private bool HasInFlight => _engine is not null ? _engineTickets.Count > 0 : _holdings.Count > 0;
+
+    private int Waiting => _engine?.Waiting ?? _scheduler.Waiting;
+
     public Task<RankStatus> GetStatus() =>
-        Task.FromResult(_engine is { } engine ? EngineStatus(engine) : new RankStatus(
-            _pod, _rank, _scheduler.Running, _scheduler.Waiting, _options.MaxNumSeqs, _admitted, _completed,
+        Task.FromResult((_engine is { } engine ? EngineStatus(engine) : new RankStatus(
+            _pod, _rank, _scheduler.Running, _scheduler.Waiting + _parked.Count, _options.MaxNumSeqs, _admitted, _completed,
             _kv?.UsedBlocks ?? 0, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
         {
             RunningLoras = [.. _scheduler.RunningAdapters],
             WaitingLoras = [.. _scheduler.WaitingAdapters],
             LoraChanges = [.. _loraChanges],
-        });
+        }) with { SleepLevel = _sleepLevel, IsSleeping = IsAsleep });
 
     private RankStatus EngineStatus(RankEngine engine) =>
-        new(_pod, _rank, engine.Running, engine.Waiting, _options.MaxNumSeqs, _admitted, _completed,
+        new(_pod, _rank, engine.Running, engine.Waiting + _parked.Count, _options.MaxNumSeqs, _admitted, _completed,
             engine.UsedBlocks, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
         {
             RunningLoras = engine.RunningAdapters,
@@ -185,6 +284,27 @@ public sealed class RankGrain : Grain, IRankGrain
     /// so its admission, if still on its way, is refused.
     /// </summary>
     private void Free(Guid lease)
+    {
+        for (var node = _parked.First; node is not null; node = node.Next)
+        {
+            if (node.Value.Lease == lease)
+            {
+                // Released while it waited for a wake-up: it never took anything.
+                _parked.Remove(node);
+                node.Value.Resumed.TrySetResult(false);
+                return;
+            }
+        }
+
+        FreeTaken(lease);
+        if (_drained is not null && !HasInFlight)
+        {
+            _drained.TrySetResult();
+            _drained = null;
+        }
+    }
+
+    private void FreeTaken(Guid lease)
     {
         if (_engine is not null)
         {
@@ -257,6 +377,17 @@ public sealed class RankGrain : Grain, IRankGrain
             ? latency.NextKvTransferTime(_random, holding.Request.PromptTokens)
             : latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
         return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running));
+    }
+
+    private const string SchedulingTag = "scheduling";
+
+    /// <summary>The parts vLLM's executor puts to sleep at level 1 and 2 (its <c>sleeping_tags</c>).</summary>
+    private static readonly string[] SleepTags = ["weights", "kv_cache"];
+
+    /// <summary>An admission that arrived while the rank was paused; <see cref="Resumed"/> is true on wake-up, false when released.</summary>
+    private sealed record Parked(Guid Lease)
+    {
+        public TaskCompletionSource<bool> Resumed { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
     /// <summary>What one request holds on this rank, filed under its lease key: a place in the queue, then a slot, its KV blocks and adapter use.</summary>

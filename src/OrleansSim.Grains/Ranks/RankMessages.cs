@@ -90,6 +90,17 @@ public sealed record RankStatus(
     /// </summary>
     [Id(12)]
     public IReadOnlyList<LoraChange> LoraChanges { get; init; } = [];
+
+    /// <summary>
+    /// What <c>vllm:engine_sleep_state</c> shows: null when the last call was a wake-up (or none came), else the level of
+    /// the last sleep (vLLM's <c>record_sleep_state(1, level)</c>; a wake-up records awake whatever its tags).
+    /// </summary>
+    [Id(13)]
+    public int? SleepLevel { get; init; }
+
+    /// <summary>vLLM's <c>is_sleeping</c>: the rank is paused or part of it (weights, KV cache) is still asleep.</summary>
+    [Id(14)]
+    public bool IsSleeping { get; init; }
 }
 
 /// <summary>The adapter sets of a rank (comma-joined, as vLLM's labels) from the moment <paramref name="At"/>.</summary>

@@ -15,8 +15,15 @@ public sealed record JsonRequestExample(string Json)
     public IReadOnlyList<(string Name, string Summary, string Json)> More { get; init; } = [];
 }
 
+/// <summary>An example value and a description of a query parameter, shown in the OpenAPI document and Swagger UI.</summary>
+public sealed record QueryParameterExample(string Name, string Value, string Description);
+
 public static class OpenApiDocs
 {
+    /// <summary>Documents the query parameter <paramref name="name"/> with a runnable example value.</summary>
+    public static RouteHandlerBuilder WithQueryExample(this RouteHandlerBuilder builder, string name, string value, string description) =>
+        builder.WithMetadata(new QueryParameterExample(name, value, description));
+
     public static RouteHandlerBuilder WithJsonExample(this RouteHandlerBuilder builder, string json) =>
         builder.WithMetadata(new JsonRequestExample(json));
 
@@ -28,6 +35,15 @@ public static class OpenApiDocs
     public static OpenApiOptions AddJsonRequestExamples(this OpenApiOptions options) =>
         options.AddOperationTransformer((operation, context, _) =>
         {
+            foreach (var query in context.Description.ActionDescriptor.EndpointMetadata.OfType<QueryParameterExample>())
+            {
+                if (operation.Parameters?.OfType<OpenApiParameter>().FirstOrDefault(p => p.Name == query.Name && p.In == ParameterLocation.Query) is { } parameter)
+                {
+                    parameter.Example = JsonValue.Create(query.Value);
+                    parameter.Description = query.Description;
+                }
+            }
+
             if (context.Description.ActionDescriptor.EndpointMetadata.OfType<JsonRequestExample>().FirstOrDefault() is { } example)
             {
                 var media = new OpenApiMediaType();

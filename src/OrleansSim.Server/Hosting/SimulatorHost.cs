@@ -15,6 +15,7 @@ using OrleansSim.Server.Inference;
 using OrleansSim.Server.Surfaces.Anthropic;
 using OrleansSim.Server.KvEvents;
 using OrleansSim.Server.Lora;
+using OrleansSim.Server.Sleep;
 using OrleansSim.Server.Metrics;
 using OrleansSim.Server.Observability;
 
@@ -126,6 +127,7 @@ public static class SimulatorHost
         app.MapClusterApi();
         app.MapMetricsApi();
         app.MapLoraApi();
+        app.MapSleepApi(options);
         app.MapAdminGroup().MapChaosApi();
         app.MapOpenApi();
         // Swagger UI only on its own path, so inference requests do not pass through its middleware.

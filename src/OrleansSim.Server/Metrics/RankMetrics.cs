@@ -25,6 +25,7 @@ public sealed class RankMetrics
     private readonly GaugeFamily.Gauge _running;
     private readonly GaugeFamily.Gauge _waiting;
     private readonly GaugeFamily.Gauge _kvUsage;
+    private readonly GaugeFamily.Gauge[] _sleepStates;
     private readonly CounterFamily.Counter _prefixQueries;
     private readonly CounterFamily.Counter _prefixHits;
     private readonly CounterFamily.Counter _preemptions;
@@ -51,10 +52,8 @@ public sealed class RankMetrics
         _running = r.Gauge(VllmMetrics.NumRequestsRunning, VllmMetrics.NumRequestsRunningHelp, names).WithLabels(_labels);
         _waiting = r.Gauge(VllmMetrics.NumRequestsWaiting, VllmMetrics.NumRequestsWaitingHelp, names).WithLabels(_labels);
         var sleep = r.Gauge(VllmMetrics.EngineSleepState, VllmMetrics.EngineSleepStateHelp, [.. names, "sleep_state"]);
-        foreach (var state in VllmMetrics.SleepStates)
-        {
-            sleep.WithLabels([.. _labels, state]).Set(state == "awake" ? 1 : 0);
-        }
+        _sleepStates = [.. VllmMetrics.SleepStates.Select(state => sleep.WithLabels([.. _labels, state]))];
+        SetSleepState(null);
 
         _kvUsage = r.Gauge(VllmMetrics.KvCacheUsagePerc, VllmMetrics.KvCacheUsagePercHelp, names).WithLabels(_labels);
         _prefixQueries = r.Counter(VllmMetrics.PrefixCacheQueries, VllmMetrics.PrefixCacheQueriesHelp, names).WithLabels(_labels);
@@ -197,6 +196,17 @@ public sealed class RankMetrics
         _prefixHits.Inc(hits);
     }
 
+    /// <summary>
+    /// vLLM's record_sleep_state: awake = 1 when <paramref name="sleepLevel"/> is null, else 0; weights_offloaded = 1 at
+    /// level 1; discard_all = 1 at level 2 (in <see cref="VllmMetrics.SleepStates"/> order).
+    /// </summary>
+    private void SetSleepState(int? sleepLevel)
+    {
+        _sleepStates[0].Set(sleepLevel is null ? 1 : 0);
+        _sleepStates[1].Set(sleepLevel == 1 ? 1 : 0);
+        _sleepStates[2].Set(sleepLevel == 2 ? 1 : 0);
+    }
+
     private async Task RefreshFromRankAsync(CancellationToken cancellationToken)
     {
         if (_fake is not null)
@@ -210,6 +220,7 @@ public sealed class RankMetrics
 
         var status = await _grain.GetStatus().WaitAsync(cancellationToken);
         _running.Set(status.Running);
+        SetSleepState(status.SleepLevel);
         _waiting.Set(status.Waiting);
         // Blocks pinned by running requests over the rank's capacity, as vLLM's KV cache manager reports usage.
         _kvUsage.Set(status.KvBlocksTotal > 0 ? (double)status.KvBlocksUsed / status.KvBlocksTotal : 0);

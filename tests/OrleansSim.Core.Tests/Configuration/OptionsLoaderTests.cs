@@ -480,11 +480,34 @@ public sealed class OptionsLoaderTests : IDisposable
     [Theory]
     [InlineData("--global-cache-hit-threshold", "0.5")]
     [InlineData("--startup-duration", "1s")]
-    [InlineData("--no-enable-sleep-mode")]
+    [InlineData("--log-http")]
     public void NotSupportedYetOnCommandLine(params string[] args)
     {
         OptionsException e = Fails(["--model", "m", .. args]);
         Assert.Equal($"{args[0].Split('=')[0].Replace("--no-", "--", StringComparison.Ordinal)} is not supported yet", e.Message);
+    }
+
+    [Theory]
+    [InlineData(new[] { "--enable-sleep-mode" }, "1", true)]
+    [InlineData(new[] { "--enable-sleep-mode" }, "7", true)]
+    [InlineData(new[] { "--enable-sleep-mode" }, "0", false)]
+    [InlineData(new[] { "--enable-sleep-mode" }, null, false)]
+    [InlineData(new[] { "--enable-sleep-mode", "--no-enable-sleep-mode" }, "1", false)]
+    [InlineData(new string[0], "1", false)]
+    public void SleepEndpointsNeedTheFlagAndVllmServerDevMode(string[] flags, string? devMode, bool served)
+    {
+        var env = new Dictionary<string, string?> { ["VLLM_SERVER_DEV_MODE"] = devMode };
+        SimulatorOptions o = OptionsLoader.Load(["--model", "m", .. flags], env);
+        Assert.Equal(served, o.ServesSleepEndpoints);
+        Assert.Equal(devMode is not null && devMode != "0", o.ServerDevMode);
+    }
+
+    [Fact]
+    public void VllmServerDevModeMustBeAnInteger()
+    {
+        var env = new Dictionary<string, string?> { ["VLLM_SERVER_DEV_MODE"] = "yes" };
+        var e = Assert.Throws<OptionsException>(() => OptionsLoader.Load(["--model", "m"], env));
+        Assert.Equal("VLLM_SERVER_DEV_MODE must be an integer (got 'yes')", e.Message);
     }
 
     [Fact]

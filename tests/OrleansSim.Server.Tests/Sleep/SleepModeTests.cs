@@ -1,0 +1,261 @@
+using System.Net;
+using System.Text.Json;
+using OrleansSim.Core.Configuration;
+using OrleansSim.Server.Tests.Infrastructure;
+
+namespace OrleansSim.Server.Tests.Sleep;
+
+/// <summary>
+/// vLLM's sleep mode over real HTTP (README, "Sleep mode"): /sleep, /wake_up, /is_sleeping, requests that arrive asleep
+/// waiting for the wake-up, <c>vllm:engine_sleep_state</c>, and the KV cache dropped with <c>AllBlocksCleared</c>.
+/// </summary>
+public sealed class SleepModeTests
+{
+    private const string Chat = """{"model":"test-model","messages":[{"role":"user","content":"are you awake"}],"max_tokens":3}""";
+
+    private static SimulatorOptions Sleepy(SimulatorOptions o) => o with { EnableSleepMode = true, ServerDevMode = true };
+
+    private static async Task<HttpResponseMessage> PostAsync(HttpClient client, string pathAndQuery) =>
+        await client.PostAsync(pathAndQuery, content: null);
+
+    private static async Task<bool> IsSleepingAsync(HttpClient client)
+    {
+        var response = await client.GetAsync("/is_sleeping");
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        var text = await response.Content.ReadAsStringAsync();
+        var body = JsonDocument.Parse(text).RootElement;
+        Assert.Equal("is_sleeping", Assert.Single(body.EnumerateObject()).Name);
+        return body.GetProperty("is_sleeping").GetBoolean();
+    }
+
+    private static async Task AssertOkEmptyAsync(HttpResponseMessage response)
+    {
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("", await response.Content.ReadAsStringAsync());
+    }
+
+    /// <summary>The three series of vllm:engine_sleep_state of a rank: (awake, weights_offloaded, discard_all).</summary>
+    private static async Task<(double Awake, double WeightsOffloaded, double DiscardAll)> SleepStateAsync(HttpClient client, int rank = 0)
+    {
+        var metrics = await PromText.ScrapeAsync(client);
+        double State(string state) => metrics.Value("vllm:engine_sleep_state", ("engine", rank.ToString(System.Globalization.CultureInfo.InvariantCulture)), ("model_name", "test-model"), ("sleep_state", state));
+        return (State("awake"), State("weights_offloaded"), State("discard_all"));
+    }
+
+    private static async Task<(double Running, double Waiting)> SchedulerAsync(HttpClient client)
+    {
+        var metrics = await PromText.ScrapeAsync(client);
+        return (metrics.Value("vllm:num_requests_running"), metrics.Value("vllm:num_requests_waiting"));
+    }
+
+    [Theory]
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    public async Task WithoutTheFlagAndTheDevModeTheEndpointsDoNotExist(bool flag, bool devMode)
+    {
+        await using var host = await SimHost.StartAsync(o => o with { EnableSleepMode = flag, ServerDevMode = devMode });
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(host.Client, "/sleep?level=1")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await PostAsync(host.Client, "/wake_up")).StatusCode);
+        Assert.Equal(HttpStatusCode.NotFound, (await host.Client.GetAsync("/is_sleeping")).StatusCode);
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client));
+        var (response, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+    }
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("step")]
+    public async Task ARequestArrivingAsleepWaitsForTheWakeUpAndIsThenServed(string latencyCalculator)
+    {
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with { LatencyCalculator = latencyCalculator });
+        Assert.False(await IsSleepingAsync(host.Client));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client));
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?level=1"));
+        Assert.True(await IsSleepingAsync(host.Client));
+        Assert.Equal((0, 1, 0), await SleepStateAsync(host.Client));
+
+        // As vLLM's paused scheduler does, the rank keeps the request waiting (no answer, no error) until the wake-up.
+        var pending = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 1), what: "the request waiting while asleep");
+        Assert.False(pending.IsCompleted);
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        var (response, body) = await pending;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.False(string.IsNullOrEmpty(body.GetProperty("choices")[0].GetProperty("message").GetProperty("content").GetString()));
+        Assert.False(await IsSleepingAsync(host.Client));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client));
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 0), what: "an idle rank");
+
+        var (again, _) = await host.Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":"still here","max_tokens":2}""");
+        Assert.Equal(HttpStatusCode.OK, again.StatusCode);
+    }
+
+    [Fact]
+    public async Task TheOpenApiDocumentListsTheEndpointsWithRunnableExamples()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+        var paths = JsonDocument.Parse(await host.Client.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("paths");
+        string Example(string path, string method, string name) =>
+            paths.GetProperty(path).GetProperty(method).GetProperty("parameters").EnumerateArray()
+                .Single(p => p.GetProperty("name").GetString() == name && p.GetProperty("in").GetString() == "query")
+                .GetProperty("example").GetString()!;
+
+        Assert.True(paths.GetProperty("/is_sleeping").TryGetProperty("get", out _));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, $"/sleep?level={Example("/sleep", "post", "level")}&mode={Example("/sleep", "post", "mode")}"));
+        Assert.True(await IsSleepingAsync(host.Client));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, $"/wake_up?tags={Example("/wake_up", "post", "tags")}"));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        Assert.False(await IsSleepingAsync(host.Client));
+
+        await using var plain = await SimHost.StartAsync();
+        var plainPaths = JsonDocument.Parse(await plain.Client.GetStringAsync("/openapi/v1.json")).RootElement.GetProperty("paths");
+        Assert.False(plainPaths.TryGetProperty("/sleep", out _));
+    }
+
+    [Fact]
+    public async Task LevelsAndPartialWakeUpsFollowVllm()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?level=2"));
+        Assert.Equal((0, 0, 1), await SleepStateAsync(host.Client));
+
+        // Waking the weights only: the scheduler resumes and the metric says awake (vLLM records awake on every wake_up),
+        // but the KV cache still sleeps, so is_sleeping stays true until it wakes too.
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up?tags=weights"));
+        Assert.True(await IsSleepingAsync(host.Client));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client));
+        var (served, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up?tags=kv_cache"));
+        Assert.False(await IsSleepingAsync(host.Client));
+
+        // Level 0 only pauses: sleeping, neither level's series set; the 'scheduling' tag resumes it.
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?level=0"));
+        Assert.True(await IsSleepingAsync(host.Client));
+        Assert.Equal((0, 0, 0), await SleepStateAsync(host.Client));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up?tags=scheduling"));
+        Assert.False(await IsSleepingAsync(host.Client));
+
+        // Both tags in one call (repeated query parameter) wake everything.
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep"));
+        Assert.Equal((0, 1, 0), await SleepStateAsync(host.Client));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up?tags=weights&tags=kv_cache"));
+        Assert.False(await IsSleepingAsync(host.Client));
+    }
+
+    [Theory]
+    [InlineData("/sleep?level=deep", "invalid literal for int() with base 10: 'deep'")]
+    [InlineData("/sleep?mode=later", "Invalid pause mode: later")]
+    public async Task BadSleepParametersAre400AndChangeNothing(string pathAndQuery, string message)
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+        var response = await PostAsync(host.Client, pathAndQuery);
+        var body = JsonDocument.Parse(await response.Content.ReadAsStringAsync()).RootElement;
+        Assert.Equal(message, Http.AssertError(response, body, 400, "BadRequestError"));
+        Assert.False(await IsSleepingAsync(host.Client));
+    }
+
+    [Fact]
+    public async Task SleepDropsTheKvCacheWithAllBlocksClearedAndTheCacheFillsAgainAfterTheWakeUp()
+    {
+        using var sub = KvSubscriber.Bind();
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with
+        {
+            EnableKvCache = true,
+            BlockSize = 16,
+            KvCacheSize = 64,
+            EventBatchSize = 1,
+            ZmqEndpoint = sub.Endpoint,
+        });
+        await sub.WarmUpAsync(host.Client);
+
+        var prompt = KvSubscriber.Completion([.. Enumerable.Range(4000, 33)]);
+        var (_, first) = await host.Client.PostJsonAsync("/v1/completions", prompt);
+        Assert.Equal(0, first.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+        var stored = sub.Receive();
+        Assert.Equal("BlockStored", ((object?[])Assert.Single(stored.Events)!)[0]);
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?level=1"));
+        var cleared = sub.Receive();
+        Assert.Equal(stored.Seq + 1, cleared.Seq);
+        Assert.Equal(["AllBlocksCleared"], (object?[])Assert.Single(cleared.Events)!);
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        var (_, again) = await host.Client.PostJsonAsync("/v1/completions", prompt);
+        Assert.Equal(0, again.GetProperty("usage").GetProperty("prompt_tokens_details").GetProperty("cached_tokens").GetInt32());
+        var restored = sub.Receive();
+        Assert.Equal(cleared.Seq + 1, restored.Seq);
+        Assert.Equal("BlockStored", ((object?[])Assert.Single(restored.Events)!)[0]);
+    }
+
+    [Fact]
+    public async Task EveryDataParallelRankSleepsAndWakes()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy, ranks: 2);
+        var rank1 = host.ClientFor(1);
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?level=2"));
+        Assert.True(await IsSleepingAsync(rank1));
+        Assert.Equal((0, 0, 1), await SleepStateAsync(host.Client, 0));
+        Assert.Equal((0, 0, 1), await SleepStateAsync(rank1, 1));
+
+        var pending0 = host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        var pending1 = rank1.PostJsonAsync("/v1/chat/completions", Chat);
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 1), what: "rank 0's request waiting");
+        await Poll.UntilAsync(() => SchedulerAsync(rank1), s => s == (0, 1), what: "rank 1's request waiting");
+
+        await AssertOkEmptyAsync(await PostAsync(rank1, "/wake_up"));
+        Assert.Equal(HttpStatusCode.OK, (await pending0).Response.StatusCode);
+        Assert.Equal(HttpStatusCode.OK, (await pending1).Response.StatusCode);
+        Assert.False(await IsSleepingAsync(host.Client));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client, 0));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(rank1, 1));
+    }
+
+    [Fact]
+    public async Task ARunningStreamFinishesBeforeTheRankFallsAsleepAndFreesItsSlot()
+    {
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with { InterTokenLatency = TimeSpan.FromMilliseconds(300) });
+        const string stream = """{"model":"test-model","prompt":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen","max_tokens":10,"stream":true}""";
+        using var response = await host.Client.PostStreamAsync("/v1/completions", stream);
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s.Running == 1, what: "the stream running");
+
+        var sleep = PostAsync(host.Client, "/sleep?level=1");
+        await Poll.UntilAsync(() => IsSleepingAsync(host.Client), s => s, what: "the rank paused");
+        var events = await Sse.ReadAllAsync(response);
+
+        // vLLM's pause mode 'wait': the stream is not cut; it ends as it would have, then the rank sleeps.
+        Assert.True(events[^1].IsDone);
+        var reasons = events.Where(e => !e.IsDone).Select(e => e.Json.GetProperty("choices")[0].GetProperty("finish_reason"))
+            .Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString()).ToList();
+        Assert.Equal(["length"], reasons);
+        await AssertOkEmptyAsync(await sleep);
+        Assert.Equal((0, 0), await SchedulerAsync(host.Client));
+        Assert.Equal((0, 1, 0), await SleepStateAsync(host.Client));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+    }
+
+    [Fact]
+    public async Task AClientThatGivesUpWhileAsleepLeavesNothingBehind()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep"));
+
+        using var cancel = new CancellationTokenSource();
+        var pending = host.Client.SendAsync(Http.Post("/v1/chat/completions", Chat), cancel.Token);
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 1), what: "the request waiting while asleep");
+        await cancel.CancelAsync();
+        await Assert.ThrowsAnyAsync<OperationCanceledException>(() => pending);
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 0), what: "the abandoned request gone");
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        var (served, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.Equal((0, 0), await SchedulerAsync(host.Client));
+    }
+}
