@@ -256,14 +256,18 @@ public sealed class RankGrain : Grain, IRankGrain
     private int Waiting => _engine?.Waiting ?? _scheduler.Waiting;
 
     public Task<RankStatus> GetStatus() =>
-        Task.FromResult((_engine is { } engine ? EngineStatus(engine) : new RankStatus(
-            _pod, _rank, _scheduler.Running, _scheduler.Waiting + _parked.Count, _options.MaxNumSeqs, _admitted, _completed,
+        Task.FromResult(_engine is { } engine ? EngineStatus(engine) : SlotStatus());
+
+    private RankStatus SlotStatus() =>
+        new(_pod, _rank, _scheduler.Running, _scheduler.Waiting + _parked.Count, _options.MaxNumSeqs, _admitted, _completed,
             _kv?.UsedBlocks ?? 0, _kv?.TotalBlocks ?? 0, _kv?.QueriedTokens ?? 0, _kv?.HitTokens ?? 0)
         {
             RunningLoras = [.. _scheduler.RunningAdapters],
             WaitingLoras = [.. _scheduler.WaitingAdapters],
             LoraChanges = [.. _loraChanges],
-        }) with { SleepLevel = _sleepLevel, IsSleeping = IsAsleep });
+            SleepLevel = _sleepLevel,
+            IsSleeping = IsAsleep,
+        };
 
     private RankStatus EngineStatus(RankEngine engine) =>
         new(_pod, _rank, engine.Running, engine.Waiting + _parked.Count, _options.MaxNumSeqs, _admitted, _completed,
@@ -273,6 +277,8 @@ public sealed class RankGrain : Grain, IRankGrain
             WaitingLoras = engine.WaitingAdapters,
             // The engine's adapter sets change every step; the scrape sees their current state.
             LoraChanges = [new LoraChange(string.Join(',', engine.WaitingAdapters), string.Join(',', engine.RunningAdapters), _time.GetUtcNow())],
+            SleepLevel = _sleepLevel,
+            IsSleeping = IsAsleep,
         };
 
     public Task<int> FlushKvCache() => Task.FromResult(_kv?.Flush() ?? 0);
