@@ -219,7 +219,7 @@ public sealed class SleepModeTests
     [Fact]
     public async Task ARunningStreamFinishesBeforeTheRankFallsAsleepAndFreesItsSlot()
     {
-        await using var host = await SimHost.StartAsync(o => Sleepy(o) with { InterTokenLatency = TimeSpan.FromMilliseconds(300) });
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with { InterTokenLatency = TimeSpan.FromMilliseconds(500) });
         const string stream = """{"model":"test-model","prompt":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen","max_tokens":10,"stream":true}""";
         using var response = await host.Client.PostStreamAsync("/v1/completions", stream);
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
@@ -238,6 +238,37 @@ public sealed class SleepModeTests
         Assert.Equal((0, 0), await SchedulerAsync(host.Client));
         Assert.Equal((0, 1, 0), await SleepStateAsync(host.Client));
         await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+    }
+
+    [Fact]
+    public async Task AWakeUpWhileTheSleepWaitsForARunningStreamCancelsTheSleep()
+    {
+        using var sub = KvSubscriber.Bind();
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with
+        {
+            InterTokenLatency = TimeSpan.FromMilliseconds(500),
+            EnableKvCache = true,
+            BlockSize = 16,
+            KvCacheSize = 64,
+            EventBatchSize = 1,
+            ZmqEndpoint = sub.Endpoint,
+        });
+        await sub.WarmUpAsync(host.Client);
+
+        using var response = await host.Client.PostStreamAsync("/v1/completions", """{"model":"test-model","prompt":"a b c d e f g h i j k l m n o p q r s t","max_tokens":8,"stream":true}""");
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s.Running == 1, what: "the stream running");
+        var stored = sub.Receive(); // the stream's prompt block
+
+        var sleep = PostAsync(host.Client, "/sleep?level=1");
+        await Poll.UntilAsync(() => IsSleepingAsync(host.Client), s => s, what: "the rank paused");
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        Assert.True((await Sse.ReadAllAsync(response))[^1].IsDone);
+        await AssertOkEmptyAsync(await sleep);
+
+        Assert.False(await IsSleepingAsync(host.Client));
+        Assert.Equal((1, 0, 0), await SleepStateAsync(host.Client));
+        Assert.Null(sub.TryReceive(TimeSpan.FromSeconds(1.5))); // the cache was not dropped
+        Assert.Equal("BlockStored", ((object?[])stored.Events[0]!)[0]);
     }
 
     [Fact]
