@@ -32,10 +32,10 @@ public interface IRankGrain : IGrainWithStringKey
     /// Frees whatever the request holds under <paramref name="lease"/>: takes it out of the queue if it waits
     /// (its <see cref="Admit"/> returns <see cref="AdmitStatus.Released"/>), frees its slot, KV blocks and
     /// adapter use if it runs (and starts the next waiters). Idempotent; an unknown key is remembered for a
-    /// while so that an <see cref="Admit"/> arriving after its own release is refused. One-way: the caller does
-    /// not wait for the rank's answer (a request's last grain call; its client has its answer already).
+    /// while so that an <see cref="Admit"/> arriving after its own release is refused.
+    /// Not one-way on purpose: callers await it so that what they do next (count an abort, admit again with the
+    /// same key) sees the release done; a one-way release could be overtaken by a later call.
     /// </summary>
-    [Orleans.Concurrency.OneWay]
     Task Release(Guid lease);
 
     Task<RankStatus> GetStatus();
