@@ -122,6 +122,12 @@ public sealed class RankGrain : Grain, IRankGrain
                 {
                     return AdmitResult.Released; // released while it waited
                 }
+
+                if (_released.TryTake(lease))
+                {
+                    // Released between the wake-up and this turn (its release found nothing and was remembered).
+                    return AdmitResult.Released;
+                }
             }
             catch (OperationCanceledException)
             {

@@ -49,10 +49,16 @@ public sealed class RankGrainStressTests
         KvCacheTooSmall,
     }
 
+    /// <param name="sleepy">
+    /// The ranks are also put to sleep (random level) and woken (random tags) all along, as POST /sleep and /wake_up do:
+    /// admissions then also wait parked, and are given up there.
+    /// </param>
     [Theory]
-    [InlineData(false)]
-    [InlineData(true)]
-    public Task ThousandsOfAdmissionsGivenUpAtRandomPointsLeaveNothingHeld(bool engineClock) => StressSeed.RunAsync(async seed =>
+    [InlineData(false, false)]
+    [InlineData(true, false)]
+    [InlineData(false, true)]
+    [InlineData(true, true)]
+    public Task ThousandsOfAdmissionsGivenUpAtRandomPointsLeaveNothingHeld(bool engineClock, bool sleepy) => StressSeed.RunAsync(async seed =>
     {
         await using var host = await SimHost.StartAsync(o => o with
         {
@@ -75,6 +81,8 @@ public sealed class RankGrainStressTests
         using var stop = new CancellationTokenSource();
         // The engine counts admitted requests that have not joined yet as waiting, beyond the queue's length.
         var watcher = WatchBoundsAsync(ranks, engineClock ? Concurrency : QueueLength, stop.Token);
+        using var stopSleeping = new CancellationTokenSource();
+        var sleeper = sleepy ? SleepAndWakeAsync(ranks, new Random(seed ^ 0x51EE9), stopSleeping.Token) : Task.CompletedTask;
 
         async Task Worker(int worker)
         {
@@ -98,6 +106,8 @@ public sealed class RankGrainStressTests
             Assert.Fail("admissions still waiting after 120 s (a slot or a queue place that is never freed?): "
                 + string.Join("; ", stuck.Select(s => $"rank {s.Rank}: running {s.Running}, waiting {s.Waiting}, pinned blocks {s.KvBlocksUsed}, adapters [{string.Join(',', s.RunningLoras)}]")));
         }
+        await stopSleeping.CancelAsync();
+        await sleeper; // ends with every rank awake
         await stop.CancelAsync();
         await watcher;
 
@@ -113,6 +123,7 @@ public sealed class RankGrainStressTests
             Assert.True(s is { Running: 0, Waiting: 0, KvBlocksUsed: 0, RunningLoras.Count: 0, WaitingLoras.Count: 0 },
                 $"rank {s.Rank} holds nothing: running {s.Running}, waiting {s.Waiting}, pinned blocks {s.KvBlocksUsed}, running adapters [{string.Join(',', s.RunningLoras)}], waiting adapters [{string.Join(',', s.WaitingLoras)}]");
             Assert.True(s.Admitted == s.Completed, $"rank {s.Rank}: every slot granted was freed ({s.Admitted} granted, {s.Completed} freed)");
+            Assert.True(s is { IsSleeping: false, SleepLevel: null }, $"rank {s.Rank} is awake");
         }
 
         // A grant the caller's cancellation overtook counts on the rank but not as the caller's Admitted; a Released,
@@ -139,6 +150,26 @@ public sealed class RankGrainStressTests
             Assert.Equal((0, 0), await RunningWaitingAsync(rank));
         }
     });
+
+    /// <summary>Puts every rank to sleep and wakes it again at random moments until stopped; then wakes them for good.</summary>
+    private static async Task SleepAndWakeAsync(IRankGrain[] ranks, Random random, CancellationToken stop)
+    {
+        string[]?[] wakeUps = [null, ["weights"], ["kv_cache"], ["scheduling"], ["weights", "kv_cache"]];
+        var naps = 0;
+        while (!stop.IsCancellationRequested)
+        {
+            await Task.Delay(random.Next(2, 30), CancellationToken.None);
+            var level = random.Next(3);
+            await Task.WhenAll(ranks.Select(r => r.Sleep(level))); // returns once the requests the ranks held are freed
+            naps++;
+            await Task.Delay(random.Next(2, 30), CancellationToken.None);
+            var tags = wakeUps[random.Next(wakeUps.Length)];
+            await Task.WhenAll(ranks.Select(r => r.WakeUp(tags)));
+        }
+
+        await Task.WhenAll(ranks.Select(r => r.WakeUp(null)));
+        Assert.True(naps > 0, "the ranks slept at least once while admissions ran");
+    }
 
     private static async Task<(int Running, int Waiting)> RunningWaitingAsync(IRankGrain rank)
     {
