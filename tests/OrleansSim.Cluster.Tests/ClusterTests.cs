@@ -182,7 +182,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
 
         Assert.Equal(1, await ClusterChaos.ChaosMetricAsync(http, Port(b, 1), error));
         Assert.Null(await ClusterChaos.ChaosMetricAsync(http, Port(b, 0), error));
-        Assert.Contains($"chaos fault {error} started", b.Process!.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"chaos fault {error} started", await b.Process!.WaitForStdoutAsync($"chaos fault {error} started", TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
 
         // queue_full and unready from pod-c onto pod-b.
         await ClusterChaos.AddAsync(http, c.Port, """{"kind":"queue_full","target":{"pod":"pod-b","rank":0}}""");
@@ -193,7 +193,7 @@ public sealed class ClusterTests(ThreePodCluster cluster) : IClassFixture<ThreeP
         Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(c, 0), "/ready"));
         Assert.Equal(HttpStatusCode.NoContent, (await http.DeleteAsync($"http://127.0.0.1:{a.Port}/admin/chaos")).StatusCode);
         Assert.Equal(HttpStatusCode.OK, await ClusterChaos.StatusAsync(http, Port(b, 0)));
-        Assert.Contains($"chaos fault {error} stopped", b.Process!.Stdout, StringComparison.Ordinal);
+        Assert.Contains($"chaos fault {error} stopped", await b.Process!.WaitForStdoutAsync($"chaos fault {error} stopped", TimeSpan.FromSeconds(30)), StringComparison.Ordinal);
         Assert.Equal(0, await ClusterChaos.ChaosMetricAsync(http, Port(b, 1), error));
 
         // latency from pod-a onto pod-c (a lower bound only).

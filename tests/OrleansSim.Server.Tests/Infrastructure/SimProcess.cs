@@ -25,6 +25,22 @@ public sealed class SimProcess : IAsyncDisposable
 
     public int Id => _process.Id;
 
+    /// <summary>
+    /// The process's output once it holds <paramref name="text"/>: the console logger writes from a queue of its own and
+    /// the pipe delivers lines asynchronously, so a line logged while answering a request can arrive after the answer.
+    /// Returns what was printed so far when the deadline passes (the caller's assertion then shows it).
+    /// </summary>
+    public async Task<string> WaitForStdoutAsync(string text, TimeSpan timeout)
+    {
+        var deadline = DateTime.UtcNow + timeout;
+        while (!Stdout.Contains(text, StringComparison.Ordinal) && DateTime.UtcNow < deadline && !_process.HasExited)
+        {
+            await Task.Delay(50);
+        }
+
+        return Stdout;
+    }
+
     public bool HasExited => _process.HasExited;
 
     public int ExitCode => _process.ExitCode;
