@@ -116,6 +116,35 @@ public sealed class SleepModeTests
     }
 
     [Fact]
+    public async Task EveryInferenceSurfaceWaitsWhileAsleepAndTokenizeDoesNot()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+        (string Path, string Json)[] requests =
+        [
+            ("/v1/chat/completions", Chat),
+            ("/v1/completions", """{"model":"test-model","prompt":"Once upon a time","max_tokens":4}"""),
+            ("/v1/embeddings", """{"model":"test-model","input":"The food was delicious"}"""),
+            ("/v1/messages", """{"model":"test-model","max_tokens":4,"messages":[{"role":"user","content":"Hello"}]}"""),
+            ("/v1/responses", """{"model":"test-model","input":"Hello!","max_output_tokens":4}"""),
+            ("/inference/v1/generate", """{"model":"test-model","token_ids":[9906,1917],"sampling_params":{"max_tokens":4}}"""),
+        ];
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep"));
+        var pending = requests.Select(r => host.Client.PostJsonAsync(r.Path, r.Json)).ToArray();
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, requests.Length), what: "every surface's request waiting");
+
+        // What needs no engine step is answered while asleep, as in vLLM.
+        var (tokenize, _) = await host.Client.PostJsonAsync("/tokenize", """{"model":"test-model","prompt":"Hello world"}""");
+        Assert.Equal(HttpStatusCode.OK, tokenize.StatusCode);
+        Assert.All(pending, p => Assert.False(p.IsCompleted));
+
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+        var answers = await Task.WhenAll(pending);
+        Assert.All(answers.Zip(requests), a => Assert.True(a.First.Response.StatusCode == HttpStatusCode.OK, $"{a.Second.Path}: {(int)a.First.Response.StatusCode}"));
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 0), what: "an idle rank");
+    }
+
+    [Fact]
     public async Task LevelsAndPartialWakeUpsFollowVllm()
     {
         await using var host = await SimHost.StartAsync(Sleepy);
