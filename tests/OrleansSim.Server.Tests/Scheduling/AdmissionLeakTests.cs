@@ -59,5 +59,6 @@ public sealed class AdmissionLeakTests
         Assert.All(fresh, done => Assert.Equal(1, done));
         var after = await PromText.ScrapeAsync(host.Client);
         Assert.Equal(4, after.Value("vllm:request_success_total", ("finished_reason", "length")));
+        Assert.True(host.Logs.Failures.Count == 0, $"no failure logged for clients that left; logged ({host.Logs.Failures.Count}):\n{string.Join('\n', host.Logs.Failures.Take(5))}");
     }
 }

@@ -5,11 +5,12 @@ using OrleansSim.Server.Tests.Infrastructure;
 namespace OrleansSim.Server.Tests.Hosting;
 
 /// <summary>
-/// Clients that go away while the server is still reading their request body (headers declaring 100,000 bytes, a
-/// part of the body sent) over a raw socket. A client leaving is normal: the server logs no failure, answers
-/// nothing, counts nothing (the request never reached a rank) and keeps serving with every rank idle.
+/// Clients that go away over a raw socket, with a RST or a FIN: while the server is still reading their request body
+/// (headers declaring 100,000 bytes, a part of the body sent), or in the middle of a streamed answer on every surface.
+/// A client leaving is normal: the server logs no failure and keeps serving with every rank idle; a request that never
+/// reached its rank is not counted, one that did counts once (as an abort when it left first).
 /// </summary>
-public sealed class ClientLeavesMidBodyTests
+public sealed class ClientsLeavingTests
 {
     private const long DeclaredLength = 100_000;
 
@@ -75,6 +76,52 @@ public sealed class ClientLeavesMidBodyTests
         Assert.True(host.Logs.Failures.Count == 0, "a client half-closing mid-body is no failure; logged:\n" + string.Join('\n', host.Logs.Failures));
 
         await AssertServesAndIdleAsync(host);
+    }
+
+    [Fact]
+    public async Task LeavingMidStreamOnEverySurfaceIsNoFailure()
+    {
+        await using var host = await SimHost.StartAsync(o => o with
+        {
+            Mode = Core.Configuration.SimulationMode.Random,
+            TimeToFirstToken = TimeSpan.FromMilliseconds(5),
+            InterTokenLatency = TimeSpan.FromMilliseconds(20),
+        });
+        using var requests = new ServerRequests(host.Services.GetRequiredService<IMeterFactory>(), route: null);
+        (string Path, string Body)[] streams =
+        [
+            ("/v1/chat/completions", """{"model":"test-model","messages":[{"role":"user","content":"hello"}],"max_tokens":100,"ignore_eos":true,"stream":true}"""),
+            ("/v1/completions", """{"model":"test-model","prompt":"hello","max_tokens":100,"ignore_eos":true,"stream":true}"""),
+            ("/v1/messages", """{"model":"test-model","messages":[{"role":"user","content":"hello"}],"max_tokens":100,"stream":true}"""),
+            ("/v1/responses", """{"model":"test-model","input":"hello","max_output_tokens":100,"ignore_eos":true,"stream":true}"""),
+            ("/inference/v1/generate", """{"token_ids":[1,2,3,4],"sampling_params":{"max_tokens":100,"ignore_eos":true},"stream":true}"""),
+        ];
+
+        var connections = 0;
+        foreach (var reset in new[] { true, false })
+        {
+            foreach (var (path, body) in streams)
+            {
+                using var client = await RawHttp.PostAsync(host.Options.Port, path, body, TestContext.Current.CancellationToken);
+                connections++;
+                Assert.True(await client.ReadUntilAsync("data: ", 2, TestContext.Current.CancellationToken), $"{path}: a stream\n{client.Received}");
+                if (reset)
+                {
+                    client.Close(reset: true);
+                }
+                else
+                {
+                    await client.CloseWithFinAsync(TimeSpan.FromSeconds(30));
+                }
+            }
+        }
+
+        await Poll.UntilAsync(() => Task.FromResult(requests.ConnectionsEnded), n => n == connections, TimeSpan.FromSeconds(60), $"{connections} connections ended");
+        Assert.True(host.Logs.Failures.Count == 0, "a client leaving mid-stream is no failure; logged:\n" + string.Join('\n', host.Logs.Failures));
+        var metrics = await PromText.ScrapeAsync(host.Client);
+        Assert.Equal(0, metrics.Value("vllm:num_requests_running"));
+        Assert.Equal(0, metrics.Value("vllm:num_requests_waiting"));
+        Assert.Equal(connections, metrics.All("vllm:request_success_total").Sum(s => s.Value));
     }
 
     private static Task<long> WaitForActiveAsync(ServerRequests requests, long active, string what) =>
