@@ -147,9 +147,10 @@ public sealed class EngineClockTests
         var metrics = await PromText.ScrapeAsync(host.Client);
         var prefill = metrics.Value("vllm:request_prefill_time_seconds_sum");
         var decode = metrics.Value("vllm:request_decode_time_seconds_sum");
+        // Lower bounds only: a starved machine wakes the engine late and lengthens any step, but never shortens one.
+        // Prefill holds the prompt's steps (a request whose prefill landed in decode would miss the first bound).
         Assert.True(prefill >= (0.005 + (tokens * 0.0002)) - 0.002, $"prefill {prefill:F3} s for {tokens} prompt tokens");
         Assert.True(decode >= 4 * 0.005 - 0.002, $"decode {decode:F3} s for 4 steps of 5 ms");
-        Assert.True(prefill > 3 * decode, $"prefill {prefill:F3} s, decode {decode:F3} s");
         // The chunked prompt shows in the iteration tokens: every prompt token once, then one token per decode step.
         Assert.Equal(tokens + 4, metrics.Value("vllm:iteration_tokens_total_sum"));
     }
