@@ -64,19 +64,10 @@ public sealed class SimRandom
     public int Next() => (int)NextUInt64Bounded(int.MaxValue);
 
     /// <summary>An integer in [0, <paramref name="maxValue"/>); 0 when <paramref name="maxValue"/> is 0.</summary>
-    public int Next(int maxValue)
-    {
-        ArgumentOutOfRangeException.ThrowIfNegative(maxValue);
-        return maxValue <= 1 ? 0 : (int)NextUInt64Bounded((ulong)maxValue);
-    }
+    public int Next(int maxValue) => (int)NextInt64(maxValue);
 
     /// <summary>An integer in [<paramref name="minValue"/>, <paramref name="maxValue"/>).</summary>
-    public int Next(int minValue, int maxValue)
-    {
-        ArgumentOutOfRangeException.ThrowIfGreaterThan(minValue, maxValue);
-        ulong range = (ulong)((long)maxValue - minValue);
-        return range <= 1 ? minValue : (int)((long)minValue + (long)NextUInt64Bounded(range));
-    }
+    public int Next(int minValue, int maxValue) => (int)NextInt64(minValue, maxValue);
 
     /// <summary>A non-negative 64-bit integer below <see cref="long.MaxValue"/>.</summary>
     public long NextInt64() => (long)NextUInt64Bounded(long.MaxValue);
