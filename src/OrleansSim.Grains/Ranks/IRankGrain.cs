@@ -41,12 +41,15 @@ public interface IRankGrain : IGrainWithStringKey
     Task<RankStatus> GetStatus();
 
     /// <summary>
-    /// vLLM's <c>sleep(level)</c> (docs: README, "Sleep mode"): the rank stops starting requests at once (new admissions wait
-    /// until <see cref="WakeUp"/>), lets the requests it already took finish, then, at level 1 or 2, drops its KV cache
-    /// (<c>AllBlocksCleared</c>) and reports the level in <c>vllm:engine_sleep_state</c>. Returns once that is done.
+    /// vLLM's <c>sleep(level, mode)</c> (docs: README, "Sleep mode"): the rank stops starting requests at once (new admissions
+    /// wait until <see cref="WakeUp"/>); with <see cref="PauseMode.Abort"/> it signals every request it holds (running,
+    /// queued for a slot, or waiting from an earlier sleep) to end as aborted through this process's
+    /// <see cref="Core.Scheduling.SleepAborts"/>, otherwise it lets them finish; once they have released their leases it
+    /// drops its KV cache at level 1 or 2 (<c>AllBlocksCleared</c>) and reports the level in <c>vllm:engine_sleep_state</c>.
+    /// Returns once that is done.
     /// </summary>
     [ResponseTimeout("1.00:00:00")]
-    Task Sleep(int level);
+    Task Sleep(int level, PauseMode mode);
 
     /// <summary>
     /// vLLM's <c>wake_up(tags)</c>: null wakes everything; <c>weights</c> / <c>kv_cache</c> wake that part (the rank stays

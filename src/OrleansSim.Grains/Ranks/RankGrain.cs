@@ -60,6 +60,7 @@ public sealed class RankGrain : Grain, IRankGrain
     private long _pauseEpoch;
     private int? _sleepLevel;
     private TaskCompletionSource? _drained;
+    private SleepAborts? _aborts;
 
     public RankGrain(SimulatorOptions options, RuntimeSettings settings, TimeProvider time, ILogger<RankGrain> logger)
     {
@@ -80,6 +81,7 @@ public sealed class RankGrain : Grain, IRankGrain
         _loraChanges.Enqueue(new LoraChange("", "", _time.GetUtcNow()));
         // Each rank draws from its own stream: same --seed and same request order → same outputs.
         _random = new SimRandom(_options.Seed + (_rank * 7919L));
+        _aborts = ServiceProvider.GetService<SleepAborts>();
         _kv = _options.EnableKvCache ? new RankKvCache(_options, _rank, ServiceProvider.GetService<IKvEventSink>()) : null;
         if (_options.EngineClock)
         {
@@ -196,11 +198,17 @@ public sealed class RankGrain : Grain, IRankGrain
         return Task.CompletedTask;
     }
 
-    public async Task Sleep(int level)
+    public async Task Sleep(int level, PauseMode mode)
     {
-        // vLLM pauses the scheduler first; its pause mode 'wait' then lets the requests it holds finish (README, "Sleep mode").
+        // vLLM pauses the scheduler first (EngineCore.pause_scheduler): 'abort' finishes every request the scheduler holds
+        // as FINISHED_ABORTED at once, 'wait' (and here 'keep') lets them finish (README, "Sleep mode").
         _paused = true;
         var epoch = _pauseEpoch;
+        if (mode == PauseMode.Abort)
+        {
+            AbortHeld();
+        }
+
         while (HasInFlight)
         {
             _drained ??= new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
@@ -224,6 +232,32 @@ public sealed class RankGrain : Grain, IRankGrain
 
         _sleepLevel = level;
         _logger.LogInformation("Rank {Rank} of pod {Pod} is asleep at level {Level}", _rank, _pod, level);
+    }
+
+    /// <summary>
+    /// Signals every request this rank holds or parks to end as aborted: their run loops end them (finish_reason
+    /// <c>abort</c>) and release their leases, which lets a waiting <see cref="Sleep"/> go on.
+    /// </summary>
+    private void AbortHeld()
+    {
+        if (_aborts is null)
+        {
+            return;
+        }
+
+        var signalled = 0;
+        IEnumerable<Guid> held = _engine is not null ? _engineTickets.Keys : _holdings.Keys;
+        foreach (var lease in held)
+        {
+            signalled += _aborts.Abort(lease) ? 1 : 0;
+        }
+
+        foreach (var parked in _parked)
+        {
+            signalled += _aborts.Abort(parked.Lease) ? 1 : 0;
+        }
+
+        _logger.LogInformation("Rank {Rank} of pod {Pod} aborts {Count} requests as it falls asleep", _rank, _pod, signalled);
     }
 
     public Task WakeUp(string[]? tags)

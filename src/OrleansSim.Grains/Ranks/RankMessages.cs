@@ -21,6 +21,21 @@ public sealed record AdmitRequest(
     public bool RemotePrefill { get; init; }
 }
 
+/// <summary>
+/// vLLM's pause modes (vllm/v1/engine/__init__.py, <c>PauseMode</c>): what a sleep does with the requests the rank holds.
+/// </summary>
+public enum PauseMode
+{
+    /// <summary>vLLM's default: every request the rank holds (running or queued) is aborted at once (finish_reason <c>abort</c>).</summary>
+    Abort,
+
+    /// <summary>The requests the rank holds finish; the sleep completes once they have.</summary>
+    Wait,
+
+    /// <summary>vLLM freezes the held requests until the wake-up; OrleansSim lets them finish, as <see cref="Wait"/> does.</summary>
+    Keep,
+}
+
 public enum AdmitStatus
 {
     /// <summary>The request holds a slot and may stream.</summary>

@@ -4,6 +4,7 @@ using OrleansSim.Core.Configuration;
 using OrleansSim.Core.Generation;
 using OrleansSim.Core.KvCache;
 using OrleansSim.Core.Engine;
+using OrleansSim.Core.Scheduling;
 using OrleansSim.Core.Timing;
 using OrleansSim.Core.Tokenization;
 using OrleansSim.Server.Admin;
@@ -94,6 +95,12 @@ public static class SimulatorHost
         builder.Services.AddApiSurfaces();
         builder.Services.AddSingleton<RankDirectory>();
         builder.Services.AddSingleton<RankMetricsSet>();
+        if (options.ServesSleepEndpoints)
+        {
+            // /sleep?mode=abort: the rank grains signal the run loops of the requests they hold (README, "Sleep mode").
+            builder.Services.AddSingleton<SleepAborts>();
+        }
+
         if (options.EngineClock)
         {
             // --latency-calculator step: the rank grains publish each step's stream deadlines on the board and its

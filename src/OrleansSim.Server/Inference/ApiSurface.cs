@@ -65,6 +65,36 @@ public sealed class InferenceRun(InferenceRequest request, Core.Generation.Gener
     /// <summary>P/D prefill side: what the response's <c>kv_transfer_params</c> tells the decode pod; null otherwise.</summary>
     public KvTransferResult? KvTransfer { get; init; }
 
+    /// <summary>The finish reason of a request aborted by the engine (vLLM's <c>FinishReason.ABORT</c>).</summary>
+    public const string AbortReason = "abort";
+
+    /// <summary>
+    /// Sleep mode's <c>mode=abort</c> came after <paramref name="produced"/> token steps: every choice still unfinished
+    /// (all of them when nothing was produced) is cut to those steps and finishes with <see cref="AbortReason"/>, as vLLM's
+    /// output processor finishes a request aborted by the engine. A tool-call answer keeps the calls it had opened.
+    /// </summary>
+    public void Abort(int produced)
+    {
+        for (var c = 0; c < Choices.Length; c++)
+        {
+            var choice = Choices[c];
+            if (produced > 0 && choice.Tokens.Count <= produced)
+            {
+                continue; // finished before the abort
+            }
+
+            var steps = choice.ToolCallOfStep is { } owners && produced > 0 ? owners[..produced] : null;
+            Choices[c] = new Core.Generation.GeneratedText([.. choice.Tokens.Take(produced)], AbortReason)
+            {
+                ToolCalls = steps is null ? null : [.. choice.ToolCalls!.Take(steps[^1] + 1)],
+                ToolCallOfStep = steps,
+            };
+        }
+    }
+
+    /// <summary>True when choice <paramref name="c"/> ended with <see cref="Abort"/>.</summary>
+    public bool IsAborted(int c) => Choices[c].FinishReason == AbortReason;
+
     /// <summary>Token steps the stream is paced in: the longest choice, at least one (even an empty output is answered after the time to first token).</summary>
     public int Steps => StepsOf(Choices);
 
@@ -103,7 +133,7 @@ public sealed class InferenceRun(InferenceRequest request, Core.Generation.Gener
 /// Writes one request's output in its surface's wire format. The run loop calls either <see cref="WriteBody"/>
 /// (non-streaming, once the last token is due) or, for a stream: <see cref="WriteStreamStart"/> once the stream is
 /// open, <see cref="WriteStep"/> once per token step at its deadline (flushed after each step),
-/// <see cref="WriteStreamEnd"/> after the last step, <see cref="WriteStreamError"/> if the stream fails after its
+/// <see cref="WriteStreamEnd"/> after the last step (or <see cref="WriteStreamAborted"/> when a sleep aborted it), <see cref="WriteStreamError"/> if the stream fails after its
 /// first byte, and <see cref="WriteStreamClose"/> last, whatever happened. <see cref="WriteStep"/> runs once per
 /// token: it must not allocate (keep per-request state in fields of the writer).
 /// </summary>
@@ -131,6 +161,13 @@ public abstract class ResponseWriter(InferenceRun run)
 
     /// <summary>A failure after the first byte: the status is fixed, so the error goes out as an event (vLLM's shape by default).</summary>
     public virtual void WriteStreamError(SseWriter sse, int status, string message, string? param) => sse.WriteError(status, message, param);
+
+    /// <summary>
+    /// Sleep mode's <c>mode=abort</c> ended the stream after <paramref name="produced"/> token steps (the run's choices are
+    /// cut, <see cref="InferenceRun.Abort"/>): the events that finish its aborted choices, then what ends a stream
+    /// (<see cref="WriteStreamClose"/> follows). By default the ending of a finished stream, over the cut output.
+    /// </summary>
+    public virtual void WriteStreamAborted(SseWriter sse, int produced) => WriteStreamEnd(sse);
 
     /// <summary>The stream's last frame (<c>data: [DONE]</c> for OpenAI surfaces).</summary>
     public virtual void WriteStreamClose(SseWriter sse) => sse.WriteDone();

@@ -18,7 +18,7 @@ namespace OrleansSim.Server.Inference;
 /// frees its slot. Each request is <b>traced</b> into its rank's metrics (<see cref="RequestTrace"/>).
 /// Surfaces never see the rank: what they differ in is the parser and the writer.
 /// </summary>
-public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, OutputPlanner planner, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null)
+public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings settings, OutputPlanner planner, LogprobGenerator logprobs, TimeProvider time, IPacer pacer, RankMetricsSet metrics, EngineBoard? board = null, SleepAborts? sleepAborts = null)
 {
     /// <summary>vLLM's (and llm-d-inference-sim's) answer when the wait queue is full.</summary>
     public const string QueueFullMessage = "Failed to enqueue request, waiting requests queue is full.";
@@ -29,22 +29,53 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     /// </param>
     public async Task RunAsync(HttpContext context, IRankGrain rank, InferenceRequest request, RankChaos? chaos = null)
     {
-        var aborted = context.RequestAborted;
+        var gone = context.RequestAborted;
         var trace = metrics.For(context).Begin(request, context.Request.Headers);
         var arrivedAt = time.GetTimestamp();
 
         // 1. Admit. Everything this request takes on its rank is filed under the lease's key and freed by its one release,
         // at the latest here at the end, whatever happened (admission cancelled or timed out, stream cut, write failed).
         await using var lease = new RankLease(rank);
+
+        // Sleep mode: a /sleep (mode=abort) ends the request through its rank, which cancels this source; 'aborted' then stops
+        // every wait as the client's leaving does, and 'gone' tells the two apart.
+        using var asleep = sleepAborts is null ? null : CancellationTokenSource.CreateLinkedTokenSource(gone);
+        var aborted = asleep?.Token ?? gone;
+        if (asleep is not null)
+        {
+            sleepAborts!.File(lease.Key, asleep);
+        }
+
+        try
+        {
+            await RunAdmittedAsync(context, rank, request, chaos, lease, trace, arrivedAt, gone, aborted);
+        }
+        finally
+        {
+            sleepAborts?.Forget(lease.Key);
+        }
+    }
+
+    private async Task RunAdmittedAsync(HttpContext context, IRankGrain rank, InferenceRequest request, RankChaos? chaos, RankLease lease, RequestTrace trace, long arrivedAt, CancellationToken gone, CancellationToken aborted)
+    {
         AdmitResult plan;
         try
         {
             plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora, RemotePrefill = request.KvTransfer?.DoRemotePrefill == true }, aborted);
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (gone.IsCancellationRequested)
         {
             await lease.ReleaseAsync(); // the slot may have been granted as the wait was cancelled
             trace.OnAborted();
+            return;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // A sleep (mode=abort) came while the request waited for a slot or a wake-up: it ends aborted, with no token.
+            await lease.ReleaseAsync();
+            trace.OnAborted();
+            var unstarted = new InferenceRun(request, planner.Plan(request, new SimRandom(request.Seed ?? 0)), time.GetUtcNow().ToUnixTimeSeconds(), null, logprobs);
+            await WriteAbortedAsync(context, unstarted, 0, gone);
             return;
         }
 
@@ -67,6 +98,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         int? cached = options.EnableKvCache ? plan.CachedTokens : null;
 
         var slotHeldAt = time.GetTimestamp();
+        InferenceRun? run = null;
         try
         {
             // 2. Plan: the output and when each token step is due.
@@ -105,7 +137,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 schedule = TokenSchedule.Planned(TokenDeadlines(slotHeldAt, plan.TimeToFirstToken, plan.InterTokenLatencyFactor, steps, random, chaos));
             }
 
-            var run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs)
+            run = new InferenceRun(request, choices, time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs)
             {
                 KvTransfer = request.KvTransfer?.DoRemoteDecode == true ? KvTransferResult.For(options, rank.GetPrimaryKeyString(), request.PromptTokens) : null,
             };
@@ -115,17 +147,38 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             var writer = request.Surface.CreateWriter(run);
             if (request.Stream)
             {
-                await StreamAsync(context, writer, schedule, steps, trace, chaos?.DropAfterTokens, aborted);
+                await StreamAsync(context, run, writer, schedule, steps, trace, chaos?.DropAfterTokens, lease, gone, aborted);
             }
             else
             {
                 var deadlines = new long[steps];
-                for (var k = 0; k < steps; k++)
+                var known = 0;
+                try
                 {
-                    deadlines[k] = await schedule.DueAsync(k, aborted);
+                    for (var k = 0; k < steps; k++)
+                    {
+                        deadlines[k] = await schedule.DueAsync(k, aborted);
+                        known = k + 1;
+                    }
+
+                    await pacer.WaitUntilAsync(deadlines[^1], aborted);
+                }
+                catch (OperationCanceledException) when (!gone.IsCancellationRequested && aborted.IsCancellationRequested)
+                {
+                    // A sleep (mode=abort): the answer holds the tokens whose steps had come, finish_reason abort.
+                    var now = time.GetTimestamp();
+                    var produced = 0;
+                    while (produced < known && deadlines[produced] <= now)
+                    {
+                        trace.OnStep(deadlines[produced++]);
+                    }
+
+                    await lease.ReleaseAsync(); // free first: a scrape that sees the abort sees the slot free too
+                    trace.OnAborted();
+                    await WriteAbortedAsync(context, run, produced, gone);
+                    return;
                 }
 
-                await pacer.WaitUntilAsync(deadlines[^1], aborted);
                 foreach (var deadline in deadlines)
                 {
                     trace.OnStep(deadline);
@@ -142,11 +195,19 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
             trace.OnAborted();
             return;
         }
-        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        catch (OperationCanceledException) when (gone.IsCancellationRequested)
         {
             // The client went away: free its slot first, so a scrape that sees the abort sees the slot free too.
             await lease.ReleaseAsync();
             trace.OnAborted();
+            return;
+        }
+        catch (OperationCanceledException) when (aborted.IsCancellationRequested)
+        {
+            // A sleep (mode=abort) before the first token was due (engine clock: before the engine started the request).
+            await lease.ReleaseAsync();
+            trace.OnAborted();
+            await WriteAbortedAsync(context, run ?? new InferenceRun(request, planner.Plan(request, new SimRandom(plan.Seed)), time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs), 0, gone);
             return;
         }
         catch
@@ -184,19 +245,20 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
     }
 
     /// <summary>Streams the output: every choice's events of a step leave in one write, at the step's deadline.</summary>
-    private async Task StreamAsync(HttpContext context, ResponseWriter writer, TokenSchedule schedule, int steps, RequestTrace trace, int? dropAfterTokens, CancellationToken aborted)
+    private async Task StreamAsync(HttpContext context, InferenceRun run, ResponseWriter writer, TokenSchedule schedule, int steps, RequestTrace trace, int? dropAfterTokens, RankLease lease, CancellationToken gone, CancellationToken aborted)
     {
         using var sse = new SseWriter(context.Response);
-        await sse.StartAsync(aborted);
+        await sse.StartAsync(gone);
+        var k = 0;
         try
         {
             writer.WriteStreamStart(sse);
             if (sse.HasPending)
             {
-                await sse.FlushAsync(aborted);
+                await sse.FlushAsync(gone); // writes wait for the client only: a step written is a step sent
             }
 
-            for (var k = 0; k < steps; k++)
+            for (; k < steps; k++)
             {
                 var due = await schedule.DueAsync(k, aborted);
                 await pacer.WaitUntilAsync(due, aborted);
@@ -208,11 +270,23 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                 }
 
                 writer.WriteStep(sse, k);
-                await sse.FlushAsync(aborted);
+                await sse.FlushAsync(gone);
                 trace.OnStep(time.GetTimestamp(), due);
             }
 
             writer.WriteStreamEnd(sse);
+        }
+        catch (OperationCanceledException ex) when (ex is not StreamDroppedException && !gone.IsCancellationRequested && aborted.IsCancellationRequested)
+        {
+            // A sleep (mode=abort) while step k was awaited (steps before it are written and flushed): vLLM's last output
+            // of an aborted request ends the stream, finish_reason abort. The slot is freed first, as for a client leaving.
+            await lease.ReleaseAsync();
+            trace.OnAborted();
+            run.Abort(k);
+            writer.WriteStreamAborted(sse, k);
+            writer.WriteStreamClose(sse);
+            await sse.FlushAsync(gone);
+            return;
         }
         catch (Exception ex) when (ex is not OperationCanceledException)
         {
@@ -224,7 +298,30 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
         trace.OnFinished(); // no-op after a failure; recorded before the stream's last frame reaches the client
         writer.WriteStreamClose(sse);
-        await sse.FlushAsync(aborted);
+        await sse.FlushAsync(gone);
+    }
+
+    /// <summary>
+    /// Answers a request a sleep (mode=abort) ended after <paramref name="produced"/> token steps (its lease is released and
+    /// its abort counted): the output cut there with finish_reason abort, as one body or as a whole stream with its
+    /// surface's abort ending. The status stays 200, as vLLM answers a request its engine aborted.
+    /// </summary>
+    private static async Task WriteAbortedAsync(HttpContext context, InferenceRun run, int produced, CancellationToken gone)
+    {
+        run.Abort(produced);
+        var writer = run.Request.Surface.CreateWriter(run);
+        if (!run.Request.Stream)
+        {
+            await JsonResponse.WriteAsync(context, writer, static (w, writer) => writer.WriteBody(w));
+            return;
+        }
+
+        using var sse = new SseWriter(context.Response);
+        await sse.StartAsync(gone);
+        writer.WriteStreamStart(sse);
+        writer.WriteStreamAborted(sse, produced);
+        writer.WriteStreamClose(sse);
+        await sse.FlushAsync(gone);
     }
 }
 

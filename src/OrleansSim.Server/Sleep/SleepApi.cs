@@ -1,6 +1,7 @@
 using System.Globalization;
 using Microsoft.AspNetCore.Mvc;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Api;
 using OrleansSim.Server.Hosting;
 
@@ -14,8 +15,14 @@ namespace OrleansSim.Server.Sleep;
 /// </summary>
 public static class SleepApi
 {
-    /// <summary>vLLM's pause modes: what happens to the requests the engine holds when it falls asleep.</summary>
-    private static readonly string[] PauseModes = ["abort", "wait", "keep"];
+    /// <summary>vLLM's pause modes (vllm/v1/engine/__init__.py, <c>PauseMode</c>): what happens to the requests the engine holds when it falls asleep.</summary>
+    private static PauseMode? PauseModeOf(string mode) => mode switch
+    {
+        "abort" => PauseMode.Abort,
+        "wait" => PauseMode.Wait,
+        "keep" => PauseMode.Keep,
+        _ => null,
+    };
 
     public static IEndpointRouteBuilder MapSleepApi(this IEndpointRouteBuilder app, SimulatorOptions options)
     {
@@ -26,9 +33,9 @@ public static class SleepApi
 
         app.MapPost("/sleep", SleepAsync)
             .WithName("Sleep")
-            .WithSummary("Puts every rank to sleep: new requests wait until /wake_up, running ones finish, then level ≥ 1 drops the KV cache (AllBlocksCleared) → 200, empty body")
+            .WithSummary("Puts every rank to sleep: new requests wait until /wake_up; the requests held are aborted (mode=abort, the default: finish_reason \"abort\") or finish (wait, keep); then level ≥ 1 drops the KV cache (AllBlocksCleared) → 200, empty body")
             .WithQueryExample("level", "1", "0 pauses only; 1 (default) offloads the weights and drops the KV cache; 2 drops both")
-            .WithQueryExample("mode", "wait", "vLLM's pause mode: abort (vLLM's default), wait or keep; OrleansSim lets running requests finish in every mode");
+            .WithQueryExample("mode", "wait", "vLLM's pause mode: abort (the default) ends every running or queued request at once with finish_reason \"abort\" (HTTP 200; a stream gets its final chunk, then [DONE]); wait lets them finish first; keep (vLLM freezes them until the wake-up) lets them finish as wait does");
         app.MapPost("/wake_up", WakeUpAsync)
             .WithName("WakeUp")
             .WithSummary("Wakes every rank (tags: weights, kv_cache, scheduling; none = all) and starts the requests that waited → 200, empty body")
@@ -48,12 +55,13 @@ public static class SleepApi
             throw ApiException.BadRequest($"invalid literal for int() with base 10: '{text}'");
         }
 
-        if (mode is not null && !PauseModes.Contains(mode, StringComparer.Ordinal))
+        // vLLM's route reads mode with the default "abort"; EngineCore.pause_scheduler rejects any other name.
+        if (PauseModeOf(mode ?? "abort") is not { } pause)
         {
             throw ApiException.BadRequest($"Invalid pause mode: {mode}");
         }
 
-        await Task.WhenAll(Enumerable.Range(0, ranks.Count).Select(r => ranks[r].Sleep(value)));
+        await Task.WhenAll(Enumerable.Range(0, ranks.Count).Select(r => ranks[r].Sleep(value, pause)));
         context.Response.StatusCode = StatusCodes.Status200OK;
         context.Response.ContentLength = 0;
     }

@@ -160,7 +160,7 @@ public sealed class RankGrainStressTests
         {
             await Task.Delay(random.Next(2, 30), CancellationToken.None);
             var level = random.Next(3);
-            await Task.WhenAll(ranks.Select(r => r.Sleep(level))); // returns once the requests the ranks held are freed
+            await Task.WhenAll(ranks.Select(r => r.Sleep(level, PauseMode.Wait))); // returns once the requests the ranks held are freed (raw grain calls: no run loop to abort)
             naps++;
             await Task.Delay(random.Next(2, 30), CancellationToken.None);
             var tags = wakeUps[random.Next(wakeUps.Length)];

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Text.Json;
 using OrleansSim.Core.Configuration;
+using OrleansSim.Core.Engine;
 using OrleansSim.Server.Tests.Infrastructure;
 
 namespace OrleansSim.Server.Tests.Sleep;
@@ -245,8 +246,159 @@ public sealed class SleepModeTests
         Assert.Equal((1, 0, 0), await SleepStateAsync(rank1, 1));
     }
 
+    /// <summary>vllm:request_success_total{finished_reason="abort"} over every rank's series.</summary>
+    private static async Task<double> AbortsAsync(HttpClient client) =>
+        (await PromText.ScrapeAsync(client)).All("vllm:request_success_total", ("finished_reason", "abort")).Sum(s => s.Value);
+
+    private static async Task<double> GeneratedTokensAsync(HttpClient client) =>
+        (await PromText.ScrapeAsync(client)).All("vllm:generation_tokens_total").Sum(s => s.Value);
+
+    /// <summary>The finish reasons the chunks of an OpenAI stream carried (null ones left out).</summary>
+    private static List<string?> FinishReasons(List<Sse.Event> events) =>
+        [.. events.Where(e => !e.IsDone).SelectMany(e => e.Json.GetProperty("choices").EnumerateArray())
+            .Select(c => c.GetProperty("finish_reason")).Where(r => r.ValueKind == JsonValueKind.String).Select(r => r.GetString())];
+
+    [Theory]
+    [InlineData("")]
+    [InlineData("step")]
+    public async Task TheDefaultModeAbortsTheRunningAndQueuedRequestsWhichAreAnsweredWithFinishReasonAbort(string latencyCalculator)
+    {
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with
+        {
+            MaxNumSeqs = 2,
+            InterTokenLatency = TimeSpan.FromMilliseconds(500),
+            LatencyCalculator = latencyCalculator,
+            StepProfile = StepProfile.Default with { Overhead = TimeSpan.FromMilliseconds(500) }, // the engine clock's steps: as slow
+        });
+        var client = host.Client;
+        Assert.Equal(0, await AbortsAsync(client));
+
+        // Two requests run (a chat stream and a non-streamed completion, ten tokens each, half a second apart), a third waits for a slot.
+        using var stream = await client.PostStreamAsync("/v1/chat/completions",
+            """{"model":"test-model","messages":[{"role":"user","content":"count to ten"}],"max_tokens":10,"ignore_eos":true,"stream":true,"stream_options":{"include_usage":true}}""");
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        var running = client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":"count to ten","max_tokens":10,"ignore_eos":true}""");
+        await Poll.UntilAsync(() => SchedulerAsync(client), s => s.Running == 2, what: "two requests running");
+        var queued = client.PostJsonAsync("/v1/chat/completions", Chat);
+        await Poll.UntilAsync(() => SchedulerAsync(client), s => s == (2, 1), what: "a third request queued");
+        await Poll.UntilAsync(() => GeneratedTokensAsync(client), n => n >= 1, what: "the stream's first token");
+
+        // vLLM's default pause mode 'abort': every request the engine holds ends at once, finish_reason abort, HTTP 200.
+        await AssertOkEmptyAsync(await PostAsync(client, "/sleep?level=1"));
+        Assert.True(await IsSleepingAsync(client));
+
+        var events = await Sse.ReadAllAsync(stream);
+        Assert.True(events[^1].IsDone);
+        Assert.Equal(["abort"], FinishReasons(events));
+        var chunks = events.Where(e => !e.IsDone).Select(e => e.Json).ToList();
+        var last = chunks.Single(c => c.GetProperty("choices").GetArrayLength() == 1 && c.GetProperty("choices")[0].GetProperty("finish_reason").ValueKind == JsonValueKind.String);
+        Assert.Equal("", last.GetProperty("choices")[0].GetProperty("delta").GetProperty("content").GetString());
+        var tokens = chunks.Count(c => c.GetProperty("choices").GetArrayLength() == 1 && c.GetProperty("choices")[0].GetProperty("delta").TryGetProperty("content", out var t) && t.GetString() != "");
+        Assert.InRange(tokens, 1, 9);
+        var usage = chunks[^1];
+        Assert.Equal(0, usage.GetProperty("choices").GetArrayLength());
+        Assert.Equal(tokens, usage.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        var (runningResponse, runningBody) = await running;
+        Assert.Equal(HttpStatusCode.OK, runningResponse.StatusCode);
+        Assert.Equal("abort", runningBody.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.InRange(runningBody.GetProperty("usage").GetProperty("completion_tokens").GetInt32(), 0, 9);
+
+        var (queuedResponse, queuedBody) = await queued;
+        Assert.Equal(HttpStatusCode.OK, queuedResponse.StatusCode);
+        var choice = queuedBody.GetProperty("choices")[0];
+        Assert.Equal("abort", choice.GetProperty("finish_reason").GetString());
+        Assert.Equal("", choice.GetProperty("message").GetProperty("content").GetString());
+        Assert.Equal(0, queuedBody.GetProperty("usage").GetProperty("completion_tokens").GetInt32());
+
+        Assert.Equal((0, 0), await SchedulerAsync(client));
+        Assert.Equal(3, await AbortsAsync(client));
+        Assert.Equal((0, 1, 0), await SleepStateAsync(client));
+
+        // After the wake-up requests are served as before.
+        await AssertOkEmptyAsync(await PostAsync(client, "/wake_up"));
+        var (served, body) = await client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(HttpStatusCode.OK, served.StatusCode);
+        Assert.NotEqual("abort", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal(3, await AbortsAsync(client));
+        await Poll.UntilAsync(() => SchedulerAsync(client), s => s == (0, 0), what: "an idle rank");
+    }
+
     [Fact]
-    public async Task ARunningStreamFinishesBeforeTheRankFallsAsleepAndFreesItsSlot()
+    public async Task AnAbortingSleepAlsoEndsTheRequestsThatWaitedFromAnEarlierSleep()
+    {
+        await using var host = await SimHost.StartAsync(Sleepy);
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?mode=wait"));
+        var parked = host.Client.PostJsonAsync("/v1/completions", """{"model":"test-model","prompt":"hello","max_tokens":4}""");
+        await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s == (0, 1), what: "the request waiting while asleep");
+
+        // vLLM's abort finishes every request its scheduler holds, the ones queued while paused too.
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep?mode=abort"));
+        var (response, body) = await parked;
+        Assert.Equal(HttpStatusCode.OK, response.StatusCode);
+        Assert.Equal("abort", body.GetProperty("choices")[0].GetProperty("finish_reason").GetString());
+        Assert.Equal("", body.GetProperty("choices")[0].GetProperty("text").GetString());
+        Assert.Equal((0, 0), await SchedulerAsync(host.Client));
+        Assert.Equal(1, await AbortsAsync(host.Client));
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
+    }
+
+    [Theory]
+    [InlineData("/v1/messages", """{"model":"test-model","max_tokens":10,"stream":true,"messages":[{"role":"user","content":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen"}]}""")]
+    [InlineData("/v1/responses", """{"model":"test-model","input":"count","max_output_tokens":10,"ignore_eos":true,"stream":true}""")]
+    [InlineData("/inference/v1/generate", """{"model":"test-model","token_ids":[9906,1917],"sampling_params":{"max_tokens":10,"ignore_eos":true},"stream":true}""")]
+    [InlineData("/v1/completions", """{"model":"test-model","prompt":"count","max_tokens":10,"ignore_eos":true,"stream":true}""")]
+    public async Task EverySurfaceEndsAnAbortedStreamInItsOwnWireFormat(string path, string json)
+    {
+        // Ten tokens each: ignore_eos, or (Messages has no ignore_eos) echo mode over a longer prompt.
+        await using var host = await SimHost.StartAsync(o => Sleepy(o) with
+        {
+            InterTokenLatency = TimeSpan.FromMilliseconds(500),
+            Mode = path == "/v1/messages" ? SimulationMode.Echo : SimulationMode.Random,
+        });
+        using var stream = await host.Client.PostStreamAsync(path, json);
+        Assert.Equal(HttpStatusCode.OK, stream.StatusCode);
+        await Poll.UntilAsync(() => GeneratedTokensAsync(host.Client), n => n >= 1, what: "the stream's first token");
+        await AssertOkEmptyAsync(await PostAsync(host.Client, "/sleep"));
+        var events = await Sse.ReadAllAsync(stream);
+
+        switch (path)
+        {
+            case "/v1/messages":
+                // 'abort' is not in vLLM's stop_reason_map: message_delta's stop_reason is null; then message_stop and [DONE].
+                Assert.True(events[^1].IsDone);
+                Assert.Equal("message_stop", events[^2].Name);
+                var delta = events.Single(e => e.Name == "message_delta").Json;
+                Assert.Equal(JsonValueKind.Null, delta.GetProperty("delta").GetProperty("stop_reason").ValueKind);
+                Assert.Equal(events.Count(e => e.Name == "content_block_delta"), delta.GetProperty("usage").GetProperty("output_tokens").GetInt32());
+                Assert.InRange(events.Count(e => e.Name == "content_block_delta"), 1, 9);
+                break;
+            case "/v1/responses":
+                // vLLM's serving_responses: an aborted output's response is status cancelled.
+                var completed = events[^1];
+                Assert.Equal("response.completed", completed.Name);
+                Assert.Equal("cancelled", completed.Json.GetProperty("response").GetProperty("status").GetString());
+                Assert.InRange(events.Count(e => e.Name == "response.output_text.delta"), 1, 9);
+                break;
+            default:
+                Assert.True(events[^1].IsDone);
+                Assert.DoesNotContain(FinishReasons(events), r => r != "abort");
+                break;
+        }
+
+        if (path == "/v1/completions")
+        {
+            Assert.Equal(["abort"], FinishReasons(events));
+        }
+
+        Assert.Equal((0, 0), await SchedulerAsync(host.Client));
+        Assert.Equal(1, await AbortsAsync(host.Client));
+    }
+
+    [Theory]
+    [InlineData("wait")]
+    [InlineData("keep")]
+    public async Task ARunningStreamFinishesBeforeTheRankFallsAsleepAndFreesItsSlot(string mode)
     {
         await using var host = await SimHost.StartAsync(o => Sleepy(o) with { InterTokenLatency = TimeSpan.FromMilliseconds(500) });
         const string stream = """{"model":"test-model","prompt":"one two three four five six seven eight nine ten eleven twelve thirteen fourteen fifteen","max_tokens":10,"stream":true}""";
@@ -254,7 +406,7 @@ public sealed class SleepModeTests
         Assert.Equal(HttpStatusCode.OK, response.StatusCode);
         await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s.Running == 1, what: "the stream running");
 
-        var sleep = PostAsync(host.Client, "/sleep?level=1");
+        var sleep = PostAsync(host.Client, $"/sleep?level=1&mode={mode}");
         await Poll.UntilAsync(() => IsSleepingAsync(host.Client), s => s, what: "the rank paused");
         var events = await Sse.ReadAllAsync(response);
 
@@ -266,6 +418,7 @@ public sealed class SleepModeTests
         await AssertOkEmptyAsync(await sleep);
         Assert.Equal((0, 0), await SchedulerAsync(host.Client));
         Assert.Equal((0, 1, 0), await SleepStateAsync(host.Client));
+        Assert.Equal(0, await AbortsAsync(host.Client));
         await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
     }
 
@@ -288,7 +441,7 @@ public sealed class SleepModeTests
         await Poll.UntilAsync(() => SchedulerAsync(host.Client), s => s.Running == 1, what: "the stream running");
         var stored = sub.Receive(); // the stream's prompt block
 
-        var sleep = PostAsync(host.Client, "/sleep?level=1");
+        var sleep = PostAsync(host.Client, "/sleep?level=1&mode=wait");
         await Poll.UntilAsync(() => IsSleepingAsync(host.Client), s => s, what: "the rank paused");
         await AssertOkEmptyAsync(await PostAsync(host.Client, "/wake_up"));
         Assert.True((await Sse.ReadAllAsync(response))[^1].IsDone);

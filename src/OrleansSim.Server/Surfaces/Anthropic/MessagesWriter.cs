@@ -268,6 +268,20 @@ public sealed class MessagesWriter(InferenceRun run) : ResponseWriter(run)
         sse.EndEvent();
     }
 
+    /// <summary>
+    /// A sleep aborted the stream: message_start if no token had come yet, then the closing events over the tokens produced;
+    /// the chat finish reason <c>abort</c> is not in vLLM's stop_reason_map, so message_delta's stop_reason is null.
+    /// </summary>
+    public override void WriteStreamAborted(SseWriter sse, int produced)
+    {
+        if (produced == 0)
+        {
+            WriteStep(sse, 0); // the cut output has no token: only message_start
+        }
+
+        WriteStreamEnd(sse);
+    }
+
     /// <summary>vLLM's converter turns a failure into an <c>error</c> event (type internal_error); only <c>[DONE]</c> follows.</summary>
     public override void WriteStreamError(SseWriter sse, int status, string message, string? param)
     {

@@ -301,6 +301,33 @@ public abstract class OpenAiStreamWriter : ResponseWriter
         }
     }
 
+    /// <summary>
+    /// vLLM's ending of a choice the engine aborted: the output that finishes it carries no new text, so its chunk has an
+    /// empty delta text (chat: <c>"content": ""</c>; completions: <c>"text": ""</c>, the echoed prompt when nothing was
+    /// produced) and finish_reason <c>abort</c>; chat opens a choice that had no token yet with its role chunk. Then the
+    /// usage chunk of <c>include_usage</c> over the tokens produced.
+    /// </summary>
+    public override void WriteStreamAborted(SseWriter sse, int produced)
+    {
+        for (var c = 0; c < Run.Choices.Length; c++)
+        {
+            if (!Run.IsAborted(c))
+            {
+                continue;
+            }
+
+            if (produced == 0)
+            {
+                WriteOpening(sse, c);
+            }
+
+            WriteChunk(sse.BeginEvent(), c, produced == 0 ? EchoPrefix(c) : "", InferenceRun.AbortReason, Continuous(c, produced), null, null);
+            sse.EndEvent();
+        }
+
+        WriteStreamEnd(sse);
+    }
+
     public override void WriteStreamEnd(SseWriter sse)
     {
         if (Request.IncludeUsage)

@@ -449,7 +449,8 @@ public sealed class ResponsesWriter(InferenceRun run) : ResponseWriter(run)
         w.WriteNumber(MaxOutputTokens, request.MaxTokens ?? 0);
         OpenAiWire.WriteNulls(w, NullsAfterMaxOutputTokens);
         w.WriteString(ServiceTier, "auto");
-        w.WriteString(Status, !final ? "in_progress" : incomplete ? "incomplete" : "completed");
+        // vLLM's serving_responses: an output whose finish reason is abort (a sleep's mode=abort) is status cancelled.
+        w.WriteString(Status, !final ? "in_progress" : incomplete ? "incomplete" : choice.FinishReason == InferenceRun.AbortReason ? "cancelled" : "completed");
         if (request.TextJson is { } textConfig)
         {
             w.WritePropertyName(TextConfig);
