@@ -104,12 +104,17 @@ public sealed class EngineClockTests
         Assert.Equal(5, metrics.Value("vllm:iteration_tokens_total_count"));
         Assert.Equal(prompt + 4, metrics.Value("vllm:iteration_tokens_total_sum"));
 
-        // One slot, three requests of 5 steps × 10 ms: the later ones wait for the earlier ones.
-        await Task.WhenAll(Enumerable.Range(0, 3).Select(_ => host.Client.PostJsonAsync("/v1/completions", Completion(5, stream: false))));
+        // One slot: a long stream holds it while two requests of 5 steps × 10 ms queue behind it (both seen waiting, so
+        // their arrival times do not matter). The one admitted last waits at least the other's 5 steps: sum >= 50 ms.
+        var holder = StreamTimesAsync(host.Client, Completion(300));
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), s => s.Value("vllm:num_requests_running") == 1, what: "the stream running");
+        var queued = Task.WhenAll(Enumerable.Range(0, 2).Select(_ => host.Client.PostJsonAsync("/v1/completions", Completion(5, stream: false))));
+        await Poll.UntilAsync(() => PromText.ScrapeAsync(host.Client), s => s.Value("vllm:num_requests_waiting") == 2, what: "two requests waiting");
+        Assert.Equal(300, (await holder).Count);
+        Assert.All(await queued, r => Assert.Equal(200, (int)r.Response.StatusCode));
         metrics = await PromText.ScrapeAsync(host.Client);
         Assert.Equal(4, metrics.Value("vllm:request_queue_time_seconds_count"));
-        // Queued for at least 50 ms (one request's 5 steps) and 100 ms (two): sum over the four requests >= 0.15 s.
-        Assert.True(metrics.Value("vllm:request_queue_time_seconds_sum") >= 0.14, metrics.Value("vllm:request_queue_time_seconds_sum").ToString(CultureInfo.InvariantCulture));
+        Assert.True(metrics.Value("vllm:request_queue_time_seconds_sum") >= 0.045, metrics.Value("vllm:request_queue_time_seconds_sum").ToString(CultureInfo.InvariantCulture));
         Assert.True(metrics.Value("vllm:request_prefill_time_seconds_sum") > 0);
         Assert.True(metrics.Value("vllm:request_decode_time_seconds_sum") >= 4 * 0.04 - 0.01);
     }
