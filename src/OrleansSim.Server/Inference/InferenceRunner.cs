@@ -72,10 +72,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // A sleep (mode=abort) came while the request waited for a slot or a wake-up: it ends aborted, with no token.
-            await lease.ReleaseAsync();
-            trace.OnAborted();
-            var unstarted = new InferenceRun(request, planner.Plan(request, new SimRandom(request.Seed ?? 0)), time.GetUtcNow().ToUnixTimeSeconds(), null, logprobs);
-            await WriteAbortedAsync(context, unstarted, 0, gone);
+            await EndAbortedAsync(context, lease, trace, Unstarted(request, request.Seed ?? 0, null), 0, gone);
             return;
         }
 
@@ -173,9 +170,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
                         trace.OnStep(deadlines[produced++]);
                     }
 
-                    await lease.ReleaseAsync(); // free first: a scrape that sees the abort sees the slot free too
-                    trace.OnAborted();
-                    await WriteAbortedAsync(context, run, produced, gone);
+                    await EndAbortedAsync(context, lease, trace, run, produced, gone);
                     return;
                 }
 
@@ -205,9 +200,7 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         catch (OperationCanceledException) when (aborted.IsCancellationRequested)
         {
             // A sleep (mode=abort) before the first token was due (engine clock: before the engine started the request).
-            await lease.ReleaseAsync();
-            trace.OnAborted();
-            await WriteAbortedAsync(context, run ?? new InferenceRun(request, planner.Plan(request, new SimRandom(plan.Seed)), time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs), 0, gone);
+            await EndAbortedAsync(context, lease, trace, run ?? Unstarted(request, plan.Seed, cached), 0, gone);
             return;
         }
         catch
@@ -301,13 +294,20 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         await sse.FlushAsync(gone);
     }
 
+    /// <summary>The output a request would have had, for answering one a sleep aborted before its output was planned.</summary>
+    private InferenceRun Unstarted(InferenceRequest request, long seed, int? cached) =>
+        new(request, planner.Plan(request, new SimRandom(seed)), time.GetUtcNow().ToUnixTimeSeconds(), cached, logprobs);
+
     /// <summary>
-    /// Answers a request a sleep (mode=abort) ended after <paramref name="produced"/> token steps (its lease is released and
-    /// its abort counted): the output cut there with finish_reason abort, as one body or as a whole stream with its
-    /// surface's abort ending. The status stays 200, as vLLM answers a request its engine aborted.
+    /// Ends a request a sleep (mode=abort) cut after <paramref name="produced"/> token steps, before any of it was written:
+    /// frees its lease first (a scrape that sees the abort sees the slot free too), counts the abort, then answers the
+    /// output cut there with finish_reason abort, as one body or as a whole stream with its surface's abort ending. The
+    /// status stays 200, as vLLM answers a request its engine aborted.
     /// </summary>
-    private static async Task WriteAbortedAsync(HttpContext context, InferenceRun run, int produced, CancellationToken gone)
+    private static async Task EndAbortedAsync(HttpContext context, RankLease lease, RequestTrace trace, InferenceRun run, int produced, CancellationToken gone)
     {
+        await lease.ReleaseAsync();
+        trace.OnAborted();
         run.Abort(produced);
         var writer = run.Request.Surface.CreateWriter(run);
         if (!run.Request.Stream)
