@@ -2,9 +2,10 @@ namespace OrleansSim.Grains.Ranks;
 
 /// <summary>
 /// One data-parallel rank of one pod: the single owner of its wait queue and slots. Keyed by
-/// <see cref="RankKey"/>. The request path makes exactly two calls per request, both keyed by the request's
+/// <see cref="RankKey"/>. The request path makes at most two calls per request, both keyed by the request's
 /// lease key (unique per request, made by the front-end; see <see cref="RankLease"/>): <see cref="Admit"/>
-/// and <see cref="Release"/>. Everything the grain holds for a request (its place in the queue, its slot,
+/// and <see cref="Release"/> (not needed when the admission answers <see cref="AdmitResult.Finished"/>: a request
+/// with no simulated time is freed as it starts). Everything the grain holds for a request (its place in the queue, its slot,
 /// its pinned KV blocks, its use of a LoRA adapter) is filed under that key, and <see cref="Release"/>
 /// frees all of it, whatever state the request is in, whatever became of the <see cref="Admit"/> call.
 /// </summary>

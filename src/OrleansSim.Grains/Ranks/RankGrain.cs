@@ -159,7 +159,7 @@ public sealed class RankGrain : Grain, IRankGrain
             return new AdmitResult(AdmitStatus.Admitted, request.Seed ?? _random.NextInt64(), TimeSpan.Zero, TimeSpan.Zero, ticket);
         }
 
-        var holding = new Holding(request, _time.GetTimestamp(), _kv);
+        var holding = new Holding(lease, request, _time.GetTimestamp(), _kv);
         if (holding.Blocks is { } blocks && !_kv!.FitsAtAll(blocks))
         {
             return AdmitResult.KvCacheTooSmall;
@@ -175,7 +175,17 @@ public sealed class RankGrain : Grain, IRankGrain
         _holdings.Add(lease, holding);
         if (outcome == AdmitOutcome.Running)
         {
-            return Start(holding);
+            var started = Start(holding);
+            if (started.Finished)
+            {
+                // Nothing to hold the slot for: freed in this turn, as if its release had come.
+                _holdings.Remove(lease);
+                FreeRunning(holding);
+                NoteLoraChange();
+                NoteFreed();
+            }
+
+            return started;
         }
 
         try
@@ -343,6 +353,12 @@ public sealed class RankGrain : Grain, IRankGrain
         }
 
         FreeTaken(lease);
+        NoteFreed();
+    }
+
+    /// <summary>A sleep waiting for the held requests to finish goes on once nothing is held.</summary>
+    private void NoteFreed()
+    {
         if (_drained is not null && !HasInFlight)
         {
             _drained.TrySetResult();
@@ -374,16 +390,7 @@ public sealed class RankGrain : Grain, IRankGrain
 
         if (holding.IsRunning)
         {
-            _completed++;
-            if (holding.Lease is { } kvLease)
-            {
-                _kv!.Release(kvLease);
-            }
-
-            foreach (var next in _scheduler.Release(holding))
-            {
-                next.Admitted.TrySetResult(Start(next));
-            }
+            FreeRunning(holding);
         }
         else
         {
@@ -392,6 +399,41 @@ public sealed class RankGrain : Grain, IRankGrain
         }
 
         NoteLoraChange();
+    }
+
+    /// <summary>
+    /// Frees a running holding's slot, KV blocks and adapter use and starts the waiters that can now run. A waiter that is
+    /// done as it starts (<see cref="AdmitResult.Finished"/>) is freed in turn: a work list, so a long line of instant
+    /// requests behind a slot does not recurse.
+    /// </summary>
+    private void FreeRunning(Holding holding)
+    {
+        Stack<Holding>? done = null;
+        while (true)
+        {
+            _completed++;
+            if (holding.Lease is { } kvLease)
+            {
+                _kv!.Release(kvLease);
+            }
+
+            foreach (var next in _scheduler.Release(holding))
+            {
+                var started = Start(next);
+                if (started.Finished)
+                {
+                    _holdings.Remove(next.Key);
+                    (done ??= new Stack<Holding>()).Push(next);
+                }
+
+                next.Admitted.TrySetResult(started);
+            }
+
+            if (done is null || !done.TryPop(out holding!))
+            {
+                return;
+            }
+        }
     }
 
     /// <summary>Records a change of the running/waiting adapter sets and its time (vllm:lora_requests_info).</summary>
@@ -422,7 +464,10 @@ public sealed class RankGrain : Grain, IRankGrain
         var ttft = holding.Request.RemotePrefill
             ? latency.NextKvTransferTime(_random, holding.Request.PromptTokens)
             : latency.NextTimeToFirstToken(_random, holding.Request.PromptTokens, cached, running);
-        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running));
+        return new AdmitResult(AdmitStatus.Admitted, seed, ttft, _time.GetElapsedTime(holding.EnqueuedAt), 0, cached, latency.LoadFactor(running))
+        {
+            Finished = holding.Request.Instant && ttft == TimeSpan.Zero,
+        };
     }
 
     private const string SchedulingTag = "scheduling";
@@ -437,8 +482,11 @@ public sealed class RankGrain : Grain, IRankGrain
     }
 
     /// <summary>What one request holds on this rank, filed under its lease key: a place in the queue, then a slot, its KV blocks and adapter use.</summary>
-    private sealed class Holding(AdmitRequest request, long enqueuedAt, RankKvCache? kv)
+    private sealed class Holding(Guid key, AdmitRequest request, long enqueuedAt, RankKvCache? kv)
     {
+        /// <summary>The lease key it is filed under.</summary>
+        public Guid Key { get; } = key;
+
         public AdmitRequest Request { get; } = request;
 
         /// <summary>False while it waits in the queue, true once it holds a slot.</summary>

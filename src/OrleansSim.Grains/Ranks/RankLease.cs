@@ -25,8 +25,16 @@ public sealed class RankLease(IRankGrain rank) : IAsyncDisposable
     /// Asks the rank for a slot (see <see cref="IRankGrain.Admit"/>). Cancelling <paramref name="cancellationToken"/>
     /// ends the wait; whatever the outcome, the holdings are freed by <see cref="ReleaseAsync"/>.
     /// </summary>
-    public Task<AdmitResult> AdmitAsync(AdmitRequest request, CancellationToken cancellationToken) =>
-        rank.Admit(Key, request, cancellationToken);
+    public async Task<AdmitResult> AdmitAsync(AdmitRequest request, CancellationToken cancellationToken)
+    {
+        var result = await rank.Admit(Key, request, cancellationToken);
+        if (result.Finished)
+        {
+            Interlocked.Exchange(ref _released, 1); // the rank freed it as it started it: nothing left to release
+        }
+
+        return result;
+    }
 
     /// <summary>Frees whatever the rank holds for this request; only the first call reaches the rank.</summary>
     public Task ReleaseAsync() =>

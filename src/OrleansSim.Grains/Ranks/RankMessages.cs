@@ -19,6 +19,14 @@ public sealed record AdmitRequest(
     /// <summary>P/D decode side: the prompt's KV comes from a prefill pod, so the first token waits for the transfer, not a prefill.</summary>
     [Id(11)]
     public bool RemotePrefill { get; init; }
+
+    /// <summary>
+    /// The front-end's share of the request's time is zero (no inter-token gaps, no chaos latency): when its time to first
+    /// token is zero too, the request has nothing to hold its slot for, and the rank frees it in the turn that starts it
+    /// (<see cref="AdmitResult.Finished"/>), so the request costs one grain call instead of two.
+    /// </summary>
+    [Id(12)]
+    public bool Instant { get; init; }
 }
 
 /// <summary>
@@ -65,6 +73,13 @@ public sealed record AdmitResult(
     [property: Id(20)] int CachedTokens = 0,
     [property: Id(21)] double InterTokenLatencyFactor = 1.0)
 {
+    /// <summary>
+    /// The rank freed the request as it started it (an <see cref="AdmitRequest.Instant"/> request with a zero time to
+    /// first token): it holds nothing, and its lease needs no <see cref="IRankGrain.Release"/>.
+    /// </summary>
+    [Id(22)]
+    public bool Finished { get; init; }
+
     public static readonly AdmitResult QueueFull = new(AdmitStatus.QueueFull, 0, TimeSpan.Zero, TimeSpan.Zero);
 
     public static readonly AdmitResult KvCacheTooSmall = new(AdmitStatus.KvCacheTooSmall, 0, TimeSpan.Zero, TimeSpan.Zero);

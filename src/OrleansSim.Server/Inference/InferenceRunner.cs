@@ -61,7 +61,14 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
         AdmitResult plan;
         try
         {
-            plan = await lease.AdmitAsync(new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)]) { Lora = request.Lora, RemotePrefill = request.KvTransfer?.DoRemotePrefill == true }, aborted);
+            plan = await lease.AdmitAsync(
+                new AdmitRequest(request.RequestId, request.Seed, [.. request.Prompts.Select(p => p.TokenIds)])
+                {
+                    Lora = request.Lora,
+                    RemotePrefill = request.KvTransfer?.DoRemotePrefill == true,
+                    Instant = IsInstant(chaos),
+                },
+                aborted);
         }
         catch (OperationCanceledException) when (gone.IsCancellationRequested)
         {
@@ -212,6 +219,13 @@ public sealed class InferenceRunner(SimulatorOptions options, RuntimeSettings se
 
         // 4. Release: the lease's DisposeAsync, whatever happened above.
     }
+
+    /// <summary>
+    /// True when this front-end adds no time to the request (no inter-token gaps, no chaos latency; the engine clock
+    /// times everything itself): with a zero time to first token its rank frees it as it admits it (<see cref="AdmitRequest.Instant"/>).
+    /// </summary>
+    private bool IsInstant(RankChaos? chaos) =>
+        !options.EngineClock && settings.Latency.InterTokenLatency == TimeSpan.Zero && chaos is not { HasLatency: true };
 
     /// <summary>
     /// When token k is due (a timestamp of <c>time</c>), measured from the moment the slot was held: TTFT, then one

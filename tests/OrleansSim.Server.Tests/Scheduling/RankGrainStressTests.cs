@@ -9,7 +9,7 @@ namespace OrleansSim.Server.Tests.Scheduling;
 /// Seeded randomized stress of the real rank grains in the server's own silo (DP 2, KV cache with pinned blocks,
 /// more LoRA adapters than <c>--max-loras</c>): thousands of admissions, each given up at a random point of its way —
 /// released before its admission arrives, cancelled before the call, while queued, at the instant a slot frees for
-/// it, while it runs, during its release, released twice. Afterwards nothing is held: no running or waiting request,
+/// it, while it runs, during its release, released twice; a third of them instant (freed as they start). Afterwards nothing is held: no running or waiting request,
 /// no pinned block, no adapter in use, every slot granted was freed, and every admission ended in exactly one outcome.
 /// Run with the constant latency model (the grain queues and starts requests) and with the engine clock
 /// (<c>--latency-calculator step</c>: the grain's batch engine does, and admitted requests join it and read some of their
@@ -334,7 +334,8 @@ public sealed class RankGrainStressTests
         }
 
         long? seed = random.Next(2) == 0 ? random.Next() : null;
-        return new AdmitRequest($"stress-{random.Next()}", seed, [tokens]) { Lora = Adapters[random.Next(Adapters.Length)] };
+        // A third are instant (no simulated time): freed in the turn that starts them, also when a release promotes them.
+        return new AdmitRequest($"stress-{random.Next()}", seed, [tokens]) { Lora = Adapters[random.Next(Adapters.Length)], Instant = random.Next(3) == 0 };
     }
 
     /// <summary>While the stress runs, every rank stays within its bounds: slots, queue, blocks and resident adapters.</summary>

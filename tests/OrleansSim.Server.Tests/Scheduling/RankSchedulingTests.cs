@@ -1,4 +1,6 @@
 using System.Diagnostics;
+using Microsoft.Extensions.DependencyInjection;
+using OrleansSim.Grains.Ranks;
 using OrleansSim.Server.Tests.Infrastructure;
 
 namespace OrleansSim.Server.Tests.Scheduling;
@@ -25,6 +27,40 @@ public sealed class RankSchedulingTests
         // TTFTs. Only the lower bounds are guaranteed on a busy machine; the upper ones are generous.
         Assert.InRange(done[1].TotalMilliseconds, 550, 30_000);
         Assert.InRange(done[2].TotalMilliseconds, 1150, 30_000);
+    }
+
+    [Fact]
+    public async Task ARequestWithNoSimulatedTimeIsFreedInTheTurnThatStartsIt()
+    {
+        await using var host = await SimHost.StartAsync(o => o with { MaxNumSeqs = 1 });
+        var rank = host.Services.GetRequiredService<IGrainFactory>().GetGrain<IRankGrain>(RankKey.For(host.Options.PodName, 0));
+        var ct = TestContext.Current.CancellationToken;
+
+        // A request that is not instant holds the one slot until its lease is released.
+        await using var holder = new RankLease(rank);
+        var held = await holder.AdmitAsync(new AdmitRequest("held", null, [[1, 2]]), ct);
+        Assert.True(held is { Status: AdmitStatus.Admitted, Finished: false });
+
+        // An instant one waits behind it like any other, then is started and freed in one turn.
+        await using var queued = new RankLease(rank);
+        var waiting = queued.AdmitAsync(new AdmitRequest("queued", null, [[1, 2]]) { Instant = true }, ct);
+        await Poll.UntilAsync(rank.GetStatus, s => s.Waiting == 1, what: "the instant request waits for the slot");
+        Assert.False(waiting.IsCompleted);
+        await holder.ReleaseAsync();
+        var started = await waiting;
+        Assert.True(started is { Status: AdmitStatus.Admitted, Finished: true });
+        var status = await rank.GetStatus();
+        Assert.True(status is { Running: 0, Waiting: 0, Admitted: 2, Completed: 2 }, $"nothing held: {status}");
+
+        // With the slot free it is done at once.
+        await using var instant = new RankLease(rank);
+        Assert.True(await instant.AdmitAsync(new AdmitRequest("instant", null, [[1, 2]]) { Instant = true }, ct) is { Status: AdmitStatus.Admitted, Finished: true });
+
+        // Over HTTP with no latency configured, the slot is free by the time the answer arrives.
+        var (response, _) = await host.Client.PostJsonAsync("/v1/chat/completions", Chat);
+        Assert.Equal(200, (int)response.StatusCode);
+        status = await rank.GetStatus();
+        Assert.True(status is { Running: 0, Waiting: 0, Admitted: 4, Completed: 4 }, $"nothing held after the answer: {status}");
     }
 
     [Fact]
