@@ -106,27 +106,28 @@ public sealed class ClientGoneException : OperationCanceledException
     }
 }
 
-/// <summary>The request id: the client's X-Request-Id, else a new one (vLLM's _base_request_id).</summary>
+/// <summary>
+/// The request id: the client's X-Request-Id, else a new one (vLLM's _base_request_id). <c>SimulatorMiddleware</c> assigns it
+/// first thing and keeps it as the request's <see cref="HttpContext.TraceIdentifier"/> (so ASP.NET Core's own log lines carry
+/// it too); everything after reads it from there.
+/// </summary>
 public static class RequestIdentity
 {
-    private const string Key = "orleanssim.request-id";
-
-    public static string Of(HttpContext context)
+    /// <summary>Gives the request its id (once, before anything reads it) and returns it.</summary>
+    public static string Assign(HttpContext context)
     {
-        if (context.Items[Key] is string id)
-        {
-            return id;
-        }
-
-        id = context.Request.Headers["X-Request-Id"].ToString();
+        var id = context.Request.Headers["X-Request-Id"].ToString();
         if (string.IsNullOrEmpty(id))
         {
             id = NextId();
         }
 
-        context.Items[Key] = id;
+        context.TraceIdentifier = id;
         return id;
     }
+
+    /// <summary>The id <see cref="Assign"/> gave the request.</summary>
+    public static string Of(HttpContext context) => context.TraceIdentifier;
 
     /// <summary>True when <paramref name="id"/> was made here rather than sent as X-Request-Id.</summary>
     public static bool IsGenerated(string id) => id.Length == 32 && id.StartsWith(Prefix, StringComparison.Ordinal);

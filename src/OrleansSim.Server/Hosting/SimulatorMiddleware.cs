@@ -12,7 +12,7 @@ public sealed class SimulatorMiddleware(RequestDelegate next, SimulatorOptions o
 {
     public async Task InvokeAsync(HttpContext context)
     {
-        var requestId = RequestIdentity.Of(context);
+        var requestId = RequestIdentity.Assign(context);
         var headers = context.Response.Headers;
         if (options.EnableRequestIdHeaders)
         {
