@@ -178,11 +178,7 @@ public sealed class RankGrain : Grain, IRankGrain
             var started = Start(holding);
             if (started.Finished)
             {
-                // Nothing to hold the slot for: freed in this turn, as if its release had come.
-                _holdings.Remove(lease);
-                FreeRunning(holding);
-                NoteLoraChange();
-                NoteFreed();
+                Free(lease); // nothing to hold the slot for: freed in this turn, as its release would
             }
 
             return started;
