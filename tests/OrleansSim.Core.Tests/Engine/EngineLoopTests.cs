@@ -16,7 +16,8 @@ public class EngineLoopTests
         var time = new FakeTimeProvider();
         var engine = new BatchEngine(new EngineLimits(8, 2048), StepProfile.Default);
         var steps = new System.Collections.Concurrent.ConcurrentQueue<EngineStep>();
-        var loop = new EngineLoop(engine, time, new TimeProviderPacer(time), steps.Enqueue);
+        var pacer = new HandPacer(time);
+        var loop = new EngineLoop(engine, time, pacer, steps.Enqueue);
         var stream = new EngineStream();
         var t0 = time.GetTimestamp();
         engine.Add(new EngineSequence(1, 100, 3, tag: stream));
@@ -32,28 +33,24 @@ public class EngineLoopTests
         }, TestContext.Current.CancellationToken);
         loop.Kick();
 
-        // The loop reports each step as it starts it, then waits for the step's end. The clock is moved exactly to that end,
-        // never past it while the loop has not taken its turn yet: a clock moved on behind a slow loop (a busy machine) is
-        // a late wake-up, which the loop answers by restarting its clock at "now" instead of chaining the steps.
-        var end = t0;
-        var started = 0;
-        var patience = DateTime.UtcNow + TimeSpan.FromSeconds(30);
-        while (!reader.IsCompleted)
+        // Each step the loop waits for is handed to the test, which moves the clock exactly to the step's end and lets the
+        // loop go on: never past it (a clock moved on behind a slow loop is a late wake-up, which the loop answers by
+        // restarting its clock at "now" instead of chaining the steps), and never before the loop waits (a timer armed
+        // after the clock moved would be due a whole step later, and nothing would move the clock again). Three steps (the prefill that yields the first token, then two decode steps); the loop reports each before it
+        // waits for it, so after the third wait every step is reported.
+        using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
+        patience.CancelAfter(TimeSpan.FromSeconds(30));
+        for (var released = 0; released < 3; released++)
         {
-            Assert.True(DateTime.UtcNow < patience, $"the loop is stuck after {started} steps");
-            if (steps.Count > started)
-            {
-                end += (long)(steps.ElementAt(started).Duration.TotalSeconds * time.TimestampFrequency);
-                started++;
-                time.Advance(time.GetElapsedTime(time.GetTimestamp(), end));
-                continue;
-            }
-
-            await Task.Delay(1, TestContext.Current.CancellationToken);
+            var wait = pacer.NextWaitAsync(patience.Token);
+            await Task.WhenAny(wait);
+            Assert.False(wait.IsCanceled, $"the loop is stuck after {released} steps");
+            pacer.Release(await wait);
         }
 
-        var due = await reader;
+        var due = await reader.WaitAsync(patience.Token);
         var stepList = steps.ToArray();
+        Assert.Equal(3, stepList.Length);
         Assert.Equal(t0, stream.StartedAt);
         var expected = t0;
         for (var k = 0; k < 3; k++)
@@ -127,6 +124,39 @@ public class EngineLoopTests
         }
 
         return due;
+    }
+
+    /// <summary>
+    /// A pacer the test drives: every wait is queued for the test, which moves the fake clock to its deadline and then
+    /// lets it end (<see cref="Release"/>).
+    /// </summary>
+    private sealed class HandPacer(FakeTimeProvider time) : IPacer
+    {
+        private readonly System.Threading.Channels.Channel<(long Deadline, TaskCompletionSource Done)> _waits =
+            System.Threading.Channels.Channel.CreateUnbounded<(long, TaskCompletionSource)>();
+
+        public ValueTask WaitUntilAsync(long deadline, CancellationToken cancellationToken)
+        {
+            if (time.GetTimestamp() >= deadline)
+            {
+                return ValueTask.CompletedTask;
+            }
+
+            var done = new TaskCompletionSource(TaskCreationOptions.RunContinuationsAsynchronously);
+            _waits.Writer.TryWrite((deadline, done));
+            return new ValueTask(done.Task.WaitAsync(cancellationToken));
+        }
+
+        /// <summary>The next wait the loop began (cancelled by <paramref name="cancellationToken"/> when none comes).</summary>
+        public Task<(long Deadline, TaskCompletionSource Done)> NextWaitAsync(CancellationToken cancellationToken) =>
+            _waits.Reader.ReadAsync(cancellationToken).AsTask();
+
+        /// <summary>Moves the clock to the wait's deadline, exactly, and ends the wait.</summary>
+        public void Release((long Deadline, TaskCompletionSource Done) wait)
+        {
+            time.Advance(time.GetElapsedTime(time.GetTimestamp(), wait.Deadline));
+            wait.Done.SetResult();
+        }
     }
 
     [Fact]
