@@ -36,19 +36,11 @@ public class EngineLoopTests
         // Each step the loop waits for is handed to the test, which moves the clock exactly to the step's end and lets the
         // loop go on: never past it (a clock moved on behind a slow loop is a late wake-up, which the loop answers by
         // restarting its clock at "now" instead of chaining the steps), and never before the loop waits (a timer armed
-        // after the clock moved would be due a whole step later, and nothing would move the clock again). Three steps (the prefill that yields the first token, then two decode steps); the loop reports each before it
-        // waits for it, so after the third wait every step is reported.
-        using var patience = CancellationTokenSource.CreateLinkedTokenSource(TestContext.Current.CancellationToken);
-        patience.CancelAfter(TimeSpan.FromSeconds(30));
-        for (var released = 0; released < 3; released++)
-        {
-            var wait = pacer.NextWaitAsync(patience.Token);
-            await Task.WhenAny(wait);
-            Assert.False(wait.IsCanceled, $"the loop is stuck after {released} steps");
-            pacer.Release(await wait);
-        }
+        // after the clock moved would be due a whole step later, and nothing would move the clock again). Three steps: the
+        // prefill that yields the first token, then two decode steps; each is reported before the loop waits for it.
+        await pacer.ReleaseAsync(3);
 
-        var due = await reader.WaitAsync(patience.Token);
+        var due = await reader.WaitAsync(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken);
         var stepList = steps.ToArray();
         Assert.Equal(3, stepList.Length);
         Assert.Equal(t0, stream.StartedAt);
@@ -82,12 +74,18 @@ public class EngineLoopTests
         var time = new FakeTimeProvider();
         var engine = new BatchEngine(new EngineLimits(8, 64), StepProfile.Default);
         var steps = new List<EngineStep>();
-        var loop = new EngineLoop(engine, time, new TimeProviderPacer(time), steps.Add, chaos.StepTime);
+        var pacer = new HandPacer(time);
+        var loop = new EngineLoop(engine, time, pacer, steps.Add, chaos.StepTime);
         var stream = new EngineStream();
         var t0 = time.GetTimestamp();
         engine.Add(new EngineSequence(1, 100, 3, tag: stream));
         loop.Kick();
-        var due = await ReadAllDueAsync(stream, time, 3);
+        await pacer.ReleaseAsync(planned.Count); // every step at its exact end (see the test above)
+        var due = new List<long>();
+        for (var k = 0; k < 3; k++)
+        {
+            due.Add(await stream.NextDueAsync(TestContext.Current.CancellationToken));
+        }
 
         // 100 prompt tokens in chunks of 64: two prefill steps (the second yields the first token), then two decode steps.
         Assert.Equal(4, planned.Count);
@@ -104,31 +102,9 @@ public class EngineLoopTests
         }
     }
 
-    private static async Task<List<long>> ReadAllDueAsync(EngineStream stream, FakeTimeProvider time, int tokens)
-    {
-        var t0 = time.GetTimestamp();
-        var due = new List<long>();
-        for (var k = 0; k < tokens; k++)
-        {
-            var next = stream.NextDueAsync(TestContext.Current.CancellationToken).AsTask();
-            while (!next.IsCompleted)
-            {
-                await Task.Delay(1, TestContext.Current.CancellationToken);
-                if (!next.IsCompleted && time.GetElapsedTime(t0) < TimeSpan.FromSeconds(10))
-                {
-                    time.Advance(TimeSpan.FromMilliseconds(1));
-                }
-            }
-
-            due.Add(await next);
-        }
-
-        return due;
-    }
-
     /// <summary>
     /// A pacer the test drives: every wait is queued for the test, which moves the fake clock to its deadline and then
-    /// lets it end (<see cref="Release"/>).
+    /// lets it end (<see cref="ReleaseAsync"/>).
     /// </summary>
     private sealed class HandPacer(FakeTimeProvider time) : IPacer
     {
@@ -147,15 +123,21 @@ public class EngineLoopTests
             return new ValueTask(done.Task.WaitAsync(cancellationToken));
         }
 
-        /// <summary>The next wait the loop began (cancelled by <paramref name="cancellationToken"/> when none comes).</summary>
-        public Task<(long Deadline, TaskCompletionSource Done)> NextWaitAsync(CancellationToken cancellationToken) =>
-            _waits.Reader.ReadAsync(cancellationToken).AsTask();
-
-        /// <summary>Moves the clock to the wait's deadline, exactly, and ends the wait.</summary>
-        public void Release((long Deadline, TaskCompletionSource Done) wait)
+        /// <summary>
+        /// Lets the loop through its next <paramref name="count"/> waits: for each, once the loop waits, moves the clock
+        /// exactly to its deadline and ends it. Fails when the loop does not wait within 30 s.
+        /// </summary>
+        public async Task ReleaseAsync(int count)
         {
-            time.Advance(time.GetElapsedTime(time.GetTimestamp(), wait.Deadline));
-            wait.Done.SetResult();
+            for (var released = 0; released < count; released++)
+            {
+                var next = _waits.Reader.ReadAsync(TestContext.Current.CancellationToken).AsTask();
+                await Task.WhenAny(next, Task.Delay(TimeSpan.FromSeconds(30), TestContext.Current.CancellationToken));
+                Assert.True(next.IsCompletedSuccessfully, $"the loop is stuck after {released} steps");
+                var (deadline, done) = await next;
+                time.Advance(time.GetElapsedTime(time.GetTimestamp(), deadline));
+                done.SetResult();
+            }
         }
     }
 
